@@ -1,0 +1,3 @@
+"""Subcommands of the ``derive`` command line, one module each (see :mod:`derive.cli`)."""
+
+__all__: list[str] = []

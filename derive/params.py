@@ -1,0 +1,155 @@
+"""Normalisation and validation of layer arguments (int, pair, padding forms).
+
+Everything here is pure SymPy. Values are Python ints or SymPy expressions;
+they come back as SymPy expressions (``Integer`` for numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Union
+
+import sympy as sp
+
+from derive.errors import ShapeError
+
+__all__ = [
+    "Dim",
+    "Padding1d",
+    "as_dim",
+    "is_true",
+    "pair",
+    "padding_pair",
+    "padding_2d",
+    "require_positive",
+    "require_nonnegative",
+]
+
+Dim = Union[int, sp.Expr]
+Padding1d = Union[Dim, tuple[Dim, Dim], str]
+
+
+def is_true(condition: object) -> bool:
+    """True only when SymPy has *decided* ``condition`` is true (never for undecided relations)."""
+    return condition is sp.true or condition is True
+
+
+def as_dim(value: object, name: str) -> sp.Expr:
+    """Read one size-like argument: an int or an integer-valued SymPy expression.
+
+    >>> as_dim(3, "stride")
+    3
+    >>> as_dim(2.5, "size")
+    Traceback (most recent call last):
+        ...
+    derive.errors.ShapeError: size must be an integer or a SymPy expression, got size=2.5
+    """
+    if isinstance(value, bool):
+        raise ShapeError(f"{name} must be an integer, got {name}={value!r}")
+    if isinstance(value, int):
+        return sp.Integer(value)
+    if isinstance(value, sp.Expr):
+        if value.is_number and not value.is_integer:
+            raise ShapeError(f"{name} must be an integer, got {name}={value}")
+        if value.is_integer is False:
+            raise ShapeError(f"{name} must be integer-valued, got {name}={value}")
+        return value
+    # numpy / torch integer scalars
+    if hasattr(value, "__index__") and not isinstance(value, float):
+        try:
+            return sp.Integer(value.__index__())  # type: ignore[attr-defined]
+        except TypeError:
+            pass
+    raise ShapeError(f"{name} must be an integer or a SymPy expression, got {name}={value!r}")
+
+
+def require_positive(value: sp.Expr, name: str, shown: object | None = None) -> None:
+    """Raise unless ``value`` may be >= 1 (symbolic values pass unless SymPy proves otherwise)."""
+    if is_true(sp.Lt(value, 1)):
+        raise ShapeError(f"{name} must be positive, got {name}={value if shown is None else shown}")
+
+
+def require_nonnegative(value: sp.Expr, name: str, shown: object | None = None) -> None:
+    """Raise when ``value`` is provably negative."""
+    if is_true(sp.Lt(value, 0)):
+        raise ShapeError(
+            f"{name} must be non-negative, got {name}={value if shown is None else shown}"
+        )
+
+
+def _show(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def pair(value: object, name: str) -> tuple[sp.Expr, sp.Expr]:
+    """An int (used for both axes) or a ``(height, width)`` pair, as torch's ``_pair``.
+
+    >>> pair(3, "kernel_size")
+    (3, 3)
+    >>> pair((3, 5), "kernel_size")
+    (3, 5)
+    """
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ShapeError(f"{name} must be an int or a pair, got {name}={tuple(value)}")
+        return as_dim(value[0], name), as_dim(value[1], name)
+    d = as_dim(value, name)
+    return d, d
+
+
+def padding_pair(
+    padding: object, name: str = "padding"
+) -> tuple[sp.Expr, sp.Expr] | str:
+    """One axis of padding: an int (both sides), a ``(before, after)`` pair, or 'same'/'valid'.
+
+    Strings are returned lower-cased for the caller to resolve (they need the kernel).
+
+    >>> padding_pair(1)
+    (1, 1)
+    >>> padding_pair((2, 1))
+    (2, 1)
+    """
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ShapeError(f"{name} must be an int, a pair, 'same' or 'valid', got {name}={padding!r}")
+        return padding
+    if isinstance(padding, (tuple, list)):
+        if len(padding) != 2:
+            raise ShapeError(f"{name} must be an int or a (before, after) pair, got {name}={tuple(padding)}")
+        lo, hi = as_dim(padding[0], name), as_dim(padding[1], name)
+        shown = (lo, hi)
+    else:
+        lo = hi = as_dim(padding, name)
+        shown = lo
+    require_nonnegative(lo, name, shown)
+    require_nonnegative(hi, name, shown)
+    return lo, hi
+
+
+def padding_2d(padding: object) -> tuple[tuple[sp.Expr, sp.Expr], tuple[sp.Expr, sp.Expr]] | str:
+    """2-D padding in torch's forms, plus asymmetric ``((top, bottom), (left, right))``.
+
+    An int pads every side; ``(ph, pw)`` pads ``ph`` above and below and ``pw`` left and right.
+
+    >>> padding_2d((2, 1))
+    ((2, 2), (1, 1))
+    >>> padding_2d(((0, 1), (1, 0)))
+    ((0, 1), (1, 0))
+    """
+    if isinstance(padding, str):
+        return padding_pair(padding)
+    if isinstance(padding, Sequence):
+        if len(padding) != 2:
+            raise ShapeError(
+                f"padding must be an int, a pair or ((top, bottom), (left, right)), got padding={_show(padding)}"
+            )
+        out = []
+        for p in padding:
+            if isinstance(p, str):
+                raise ShapeError(
+                    f"padding strings apply to both axes, got padding={_show(tuple(padding))}"
+                )
+            out.append(padding_pair(p))
+        return out[0], out[1]  # type: ignore[return-value]
+    p = padding_pair(padding)
+    return p, p  # type: ignore[return-value]

@@ -89,7 +89,8 @@ def bench_conv2d(quick: bool) -> None:
     assert [e for m in seed for e in m] == ref[: channels * per_channel], "seed result differs"
     t_seed_full = t_seed * C_OUT / channels
     print(
-        f"conv2d {C_IN}x{H}x{W} * {C_OUT}x{C_IN}x{K}x{K}, {len(ref)} elements of {C_IN * K * K} terms"
+        f"conv2d {C_IN}x{H}x{W} * {C_OUT}x{C_IN}x{K}x{K}: "
+        f"{len(ref)} elements of {C_IN * K * K} terms"
     )
     print(
         f"  seed loop structure     {t_seed_full:8.3f} s"

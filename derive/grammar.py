@@ -57,7 +57,7 @@ def parse_size(text: str, what: str = "size") -> sp.Expr:
     >>> parse_size("__import__('os')")
     Traceback (most recent call last):
         ...
-    derive.errors.ShapeError: size="__import__('os')": unexpected "'" at position 11; use integers, names, + - * // and parentheses
+    derive.errors.ShapeError: size="__import__('os')": unexpected "'" at position 11; ...
     """
     if not isinstance(text, str):
         raise ShapeError(f"{what} must be text, got {what}={text!r}")

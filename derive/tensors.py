@@ -89,7 +89,7 @@ def read_tensor(value: Any, name: str = "input") -> Flat:
     ([1, 2, 3, 4], (2, 2))
     """
     if isinstance(value, sp.NDimArray):
-        shape = tuple(value.shape)
+        shape = tuple(int(s) for s in value.shape)
         arr = getattr(value, "_array", None)
         flat = list(arr) if arr is not None else list(sp.flatten(value.tolist()))
         return [_entry(v, name) for v in flat], shape

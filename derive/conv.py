@@ -21,7 +21,7 @@ from sympy.core.add import Add
 from sympy.core.mul import Mul
 
 from derive.errors import ShapeError
-from derive.params import as_dim, pair, padding_2d
+from derive.params import as_dim, padding_2d, pair
 from derive.shapes import conv_output_size, resolve_conv_padding
 from derive.tensors import read_tensor, to_array
 
@@ -102,8 +102,16 @@ def plan_conv2d(
     g = int(g)
     channels, height, width = input_shape[-3:]
     c_out, c_per_group, kh, kw = weight_shape
+    if channels % g:
+        raise ShapeError(
+            f"in_channels must be divisible by groups, got in_channels={channels} (input of "
+            f"shape {tuple(input_shape)}) and groups={g}"
+        )
     if c_out % g:
-        raise ShapeError(f"out_channels must be divisible by groups, got C_out={c_out} and groups={g}")
+        raise ShapeError(
+            f"out_channels must be divisible by groups, got out_channels={c_out} (weight of "
+            f"shape {tuple(weight_shape)}) and groups={g}"
+        )
     if channels != c_per_group * g:
         raise ShapeError(
             f"input has {channels} channels but weight of shape {weight_shape} with groups={g} "
@@ -136,14 +144,16 @@ def _all_ints(flat: list[sp.Basic]) -> bool:
 
 
 def _symbol_ranks(*flats: list[sp.Basic]) -> dict[sp.Symbol, int] | None:
-    """Canonical ranks of symbols when every entry is a plain Symbol and the sets are disjoint.
+    """Canonical ranks of symbols when every entry is a plain commutative Symbol and the sets
+    are disjoint.
 
     The ranks reproduce SymPy's own term order (``Basic.compare``), so sums and products
     built from them equal those ``Add``/``Mul`` would build, without re-sorting each time.
+    Non-commutative symbols keep their order in a product, so they take the general path.
     """
     seen: list[set[sp.Basic]] = []
     for flat in flats:
-        if not all(type(v) is sp.Symbol for v in flat):
+        if not all(type(v) is sp.Symbol and v.is_commutative for v in flat):
             return None
         s = set(flat)
         if any(s & other for other in seen):
@@ -184,7 +194,8 @@ def conv2d(
     >>> X = symbol_array("x", (1, 2, 2))
     >>> K = symbol_array("w", (1, 1, 1, 2))
     >>> conv2d(X, K)
-    [[[w_{0,0,0,0}*x_{0,0,0} + w_{0,0,0,1}*x_{0,0,1}], [w_{0,0,0,0}*x_{0,1,0} + w_{0,0,0,1}*x_{0,1,1}]]]
+    [[[w_{0,0,0,0}*x_{0,0,0} + w_{0,0,0,1}*x_{0,0,1}],
+      [w_{0,0,0,0}*x_{0,1,0} + w_{0,0,0,1}*x_{0,1,1}]]]
     >>> conv2d([[[1, 2], [3, 4]]], [[[[1, 1]]]], bias=[10])
     [[[13], [17]]]
     """
@@ -224,7 +235,8 @@ def conv2d(
         ranks = _symbol_ranks(x, w)
         if ranks is not None and b is not None:
             bias_syms = set(b)
-            if not all(type(v) is sp.Symbol for v in b) or bias_syms & (set(x) | set(w)):
+            plain = all(type(v) is sp.Symbol and v.is_commutative for v in b)
+            if not plain or bias_syms & (set(x) | set(w)):
                 ranks = None
         if ranks is not None:
             from_mul, from_add = Mul._from_args, Add._from_args
@@ -295,7 +307,8 @@ def conv2d_terms(
     o, i, j = index
     if not (0 <= o < wshape[0] and 0 <= i < plan.out_shape[0] and 0 <= j < plan.out_shape[1]):
         raise ShapeError(
-            f"index must lie in the output of shape {(wshape[0], *plan.out_shape)}, got index={index}"
+            f"index must lie in the output of shape {(wshape[0], *plan.out_shape)}, "
+            f"got index={index}"
         )
     group = o // (wshape[0] // (xshape[0] // plan.in_channels))
     terms = []

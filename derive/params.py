@@ -7,7 +7,6 @@ they come back as SymPy expressions (``Integer`` for numbers).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Union
 
 import sympy as sp
 
@@ -25,8 +24,8 @@ __all__ = [
     "require_nonnegative",
 ]
 
-Dim = Union[int, sp.Expr]
-Padding1d = Union[Dim, tuple[Dim, Dim], str]
+Dim = int | sp.Expr
+Padding1d = Dim | tuple[Dim, Dim] | str
 
 
 def is_true(condition: object) -> bool:
@@ -84,12 +83,19 @@ def _show(value: object) -> str:
 def pair(value: object, name: str) -> tuple[sp.Expr, sp.Expr]:
     """An int (used for both axes) or a ``(height, width)`` pair, as torch's ``_pair``.
 
+    Like torch, a one-element sequence ``(k,)`` means ``k`` for both axes.
+
     >>> pair(3, "kernel_size")
     (3, 3)
     >>> pair((3, 5), "kernel_size")
     (3, 5)
+    >>> pair((2,), "stride")
+    (2, 2)
     """
     if isinstance(value, (tuple, list)):
+        if len(value) == 1:
+            d = as_dim(value[0], name)
+            return d, d
         if len(value) != 2:
             raise ShapeError(f"{name} must be an int or a pair, got {name}={tuple(value)}")
         return as_dim(value[0], name), as_dim(value[1], name)
@@ -102,7 +108,9 @@ def padding_pair(
 ) -> tuple[sp.Expr, sp.Expr] | str:
     """One axis of padding: an int (both sides), a ``(before, after)`` pair, or 'same'/'valid'.
 
-    Strings are returned lower-cased for the caller to resolve (they need the kernel).
+    Strings are returned for the caller to resolve (they need the kernel); like torch, only
+    the lower-case spellings are accepted. A one-element sequence ``(p,)`` pads ``p`` on both
+    sides, as torch reads ``padding=(p,)`` of a 1-D layer.
 
     >>> padding_pair(1)
     (1, 1)
@@ -111,11 +119,21 @@ def padding_pair(
     """
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
-            raise ShapeError(f"{name} must be an int, a pair, 'same' or 'valid', got {name}={padding!r}")
+            raise ShapeError(
+                f"{name} must be an int, a pair, 'same' or 'valid', got {name}={padding!r}"
+            )
         return padding
+    if isinstance(padding, (tuple, list)) and len(padding) == 1:
+        padding = padding[0]
+        if isinstance(padding, (tuple, list, str)):
+            raise ShapeError(
+                f"{name} must be an int or a (before, after) pair, got {name}={(padding,)}"
+            )
     if isinstance(padding, (tuple, list)):
         if len(padding) != 2:
-            raise ShapeError(f"{name} must be an int or a (before, after) pair, got {name}={tuple(padding)}")
+            raise ShapeError(
+                f"{name} must be an int or a (before, after) pair, got {name}={tuple(padding)}"
+            )
         lo, hi = as_dim(padding[0], name), as_dim(padding[1], name)
         shown = (lo, hi)
     else:
@@ -126,10 +144,14 @@ def padding_pair(
     return lo, hi
 
 
+_PADDING_2D_FORMS = "padding must be an int, a pair or ((top, bottom), (left, right))"
+
+
 def padding_2d(padding: object) -> tuple[tuple[sp.Expr, sp.Expr], tuple[sp.Expr, sp.Expr]] | str:
     """2-D padding in torch's forms, plus asymmetric ``((top, bottom), (left, right))``.
 
-    An int pads every side; ``(ph, pw)`` pads ``ph`` above and below and ``pw`` left and right.
+    An int (or torch's one-element ``(p,)``) pads every side; ``(ph, pw)`` pads ``ph`` above
+    and below and ``pw`` left and right.
 
     >>> padding_2d((2, 1))
     ((2, 2), (1, 1))
@@ -138,10 +160,16 @@ def padding_2d(padding: object) -> tuple[tuple[sp.Expr, sp.Expr], tuple[sp.Expr,
     """
     if isinstance(padding, str):
         return padding_pair(padding)
+    if isinstance(padding, Sequence) and len(padding) == 1:  # torch reads (p,) as p
+        if isinstance(padding[0], (Sequence, str)):
+            raise ShapeError(
+                f"{_PADDING_2D_FORMS}, got padding={_show(tuple(padding))}"
+            )
+        padding = padding[0]
     if isinstance(padding, Sequence):
         if len(padding) != 2:
             raise ShapeError(
-                f"padding must be an int, a pair or ((top, bottom), (left, right)), got padding={_show(padding)}"
+                f"{_PADDING_2D_FORMS}, got padding={_show(padding)}"
             )
         out = []
         for p in padding:

@@ -14,12 +14,13 @@ number of input entries in the window otherwise, or ``divisor_override``.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import sympy as sp
 
 from derive.errors import ShapeError
-from derive.params import pair, padding_2d
+from derive.params import padding_2d, pair
 from derive.shapes import pool_output_size
 from derive.tensors import read_tensor, to_array
 
@@ -52,7 +53,9 @@ def pool2d_windows(
             f"input must be (C, H, W) or (N, C, H, W), got a tensor of shape {input_shape}"
         )
     kh, kw = _ints(kernel_size, "kernel_size")
-    sh, sw = _ints(kernel_size if stride is None else stride, "stride")
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        stride = kernel_size  # torch: None or an empty sequence means kernel_size
+    sh, sw = _ints(stride, "stride")
     dh, dw = _ints(dilation, "dilation")
     pads = padding_2d(padding)
     if isinstance(pads, str):
@@ -117,10 +120,12 @@ def max_pool2d(
     """
 
     def reduce(vals, rows, cols, area):
-        if not vals:
+        if not vals:  # the window lies wholly in the padding (possible with dilation)
             return -sp.oo
         if all(v.is_Integer for v in vals):
             return max(vals)
+        if any(v is sp.nan for v in vals):  # torch's max propagates NaN
+            return sp.nan
         return sp.Max(*vals)
 
     return _pool(
@@ -155,8 +160,14 @@ def avg_pool2d(
     [[[1/4, 1/2], [3/4, 5/4]]]
     """
     if divisor_override is not None:
-        if isinstance(divisor_override, bool) or not isinstance(divisor_override, int):
-            raise ShapeError(f"divisor_override must be an int, got divisor_override={divisor_override!r}")
+        try:
+            if isinstance(divisor_override, bool):
+                raise TypeError
+            divisor_override = operator.index(divisor_override)
+        except TypeError:
+            raise ShapeError(
+                f"divisor_override must be an int, got divisor_override={divisor_override!r}"
+            ) from None
         if divisor_override == 0:
             raise ShapeError("divisor_override must be non-zero, got divisor_override=0")
 

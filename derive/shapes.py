@@ -132,13 +132,16 @@ def pool_output_size(
 ) -> sp.Expr:
     r"""Output size of max or average pooling along one axis (torch's rule, ``ceil_mode`` included).
 
-    ``stride=None`` means ``kernel_size``. With ``ceil_mode=False`` the result is the
-    convolution formula. With ``ceil_mode=True`` the division rounds up,
+    ``stride=None`` (or torch's empty ``()``) means ``kernel_size``. With ``ceil_mode=False``
+    the result is the convolution formula. With ``ceil_mode=True`` the division rounds up,
     $m = \lceil (n + p_l + p_r - d(k-1) - 1)/s \rceil + 1$, except that the last window must
     start inside the input or the left padding:
 
     $$
-    n_\text{out} = \begin{cases} m - 1 & \text{if } (m-1)\,s \ge n + p_l \\ m & \text{otherwise.}\end{cases}
+    n_\text{out} = \begin{cases}
+        m - 1 & \text{if } (m-1)\,s \ge n + p_l \\
+        m & \text{otherwise.}
+    \end{cases}
     $$
 
     torch requires each padding to be at most ``kernel_size // 2`` (the raw kernel size,
@@ -153,7 +156,7 @@ def pool_output_size(
     >>> pool_output_size(n, 2, ceil_mode=True)
     floor(n/2 - 1/2) + 1
     """
-    if stride is None:
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
         stride = kernel_size
     n, k, s, d = _common(size, kernel_size, stride, dilation)
     if isinstance(padding, str):

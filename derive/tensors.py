@@ -1,4 +1,4 @@
-"""Reading tensors (nested lists, SymPy arrays/matrices, torch or NumPy arrays) and making symbolic ones.
+"""Reading tensors (nested lists, SymPy arrays/matrices, torch or NumPy arrays); symbolic tensors.
 
 Internally a tensor is a flat list of SymPy objects in row-major order plus its shape;
 :func:`read_tensor` produces that pair and :func:`to_array` turns it back into a SymPy Array.
@@ -103,7 +103,10 @@ def read_tensor(value: Any, name: str = "input") -> Flat:
         return _nested(value.tolist(), name)
     if isinstance(value, (list, tuple)):
         return _nested(value, name)
-    raise ShapeError(f"{name} must be a nested list, a SymPy Array/Matrix or a tensor, got {type(value).__name__}")
+    raise ShapeError(
+        f"{name} must be a nested list, a SymPy Array/Matrix or a tensor, "
+        f"got {type(value).__name__}"
+    )
 
 
 def to_array(flat: list[sp.Basic], shape: tuple[int, ...]) -> sp.Array:

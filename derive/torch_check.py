@@ -85,7 +85,9 @@ def torch_output_size(
             if isinstance(padding, tuple):
                 x = F.pad(x, padding)
                 padding = 0
-            y = F.conv1d(x, w, stride=1 if stride is None else stride, padding=padding, dilation=dilation)
+            y = F.conv1d(
+                x, w, stride=1 if stride is None else stride, padding=padding, dilation=dilation
+            )
         elif op in ("max_pool", "avg_pool"):
             if isinstance(padding, tuple):
                 raise ShapeError("torch pooling has no asymmetric padding to compare with")
@@ -104,7 +106,9 @@ def torch_output_size(
                 output_padding=output_padding, dilation=dilation,
             )
         else:
-            raise ShapeError(f"op must be conv, max_pool, avg_pool or conv_transpose, got op={op!r}")
+            raise ShapeError(
+                f"op must be conv, max_pool, avg_pool or conv_transpose, got op={op!r}"
+            )
     except ShapeError:
         raise
     except (RuntimeError, ValueError) as exc:

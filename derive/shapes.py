@@ -81,7 +81,8 @@ def resolve_conv_padding(
             )
         total = as_dim(dilation, "dilation") * (as_dim(kernel_size, "kernel_size") - 1)
         before = sp.floor(total / 2)
-        return before, sp.expand(total - before)
+        # not expanded: n + before + after - (d(k-1) + 1) then cancels to n - 1 symbolically
+        return before, total - before
     return p  # type: ignore[return-value]
 
 

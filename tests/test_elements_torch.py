@@ -1,0 +1,434 @@
+"""Every output element against PyTorch (float64): conv2d, max_pool2d, avg_pool2d.
+
+Configurations are drawn by hypothesis; tensor entries come from a drawn seed (small
+integers, or floats). Where derive raises ShapeError torch must raise too, and where both
+run every element must agree. Book facts from the seed page are asserted equal to the
+computed values at the end.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+
+import pytest
+import sympy as sp
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from derive import (
+    ShapeError,
+    avg_pool2d,
+    conv2d,
+    conv2d_terms,
+    corr2d,
+    max_pool2d,
+    symbol_array,
+)
+from derive.torch_check import check_elements, torch_elements
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
+
+
+def entries(rng: random.Random, shape: tuple[int, ...], kind: str):
+    """A nested list of random entries: small ints, or floats."""
+    if not shape:
+        return rng.randint(-4, 4) if kind == "int" else round(rng.uniform(-3, 3), 6)
+    return [entries(rng, shape[1:], kind) for _ in range(shape[0])]
+
+
+def torch_or_rejected(op, *args, **params):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch_elements(op, *args, **params)
+    except RuntimeError as exc:
+        return exc
+
+
+def assert_matches_torch(derive_fn, op, input, weight=None, bias=None, **params):
+    """derive and torch both reject, or both run and agree on every element."""
+    try:
+        if weight is None:
+            derived = derive_fn(input, **params)
+        else:
+            derived = derive_fn(input, weight, bias, **params)
+    except ShapeError as exc:
+        reference = torch_or_rejected(op, input, weight, bias, **params)
+        assert isinstance(reference, RuntimeError), f"derive: {exc}; torch accepted"
+        event("both reject")
+        return None
+    event("both accept")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = check_elements(derived, op, input, weight, bias, **params)
+    assert result.ok, result
+    return derived
+
+
+def pairs(element):
+    return st.tuples(element, element)
+
+
+def torch_forms(element):
+    return st.one_of(element, pairs(element), element.map(lambda v: (v,)))
+
+
+seeds = st.integers(0, 2**32 - 1)
+kinds = st.sampled_from(["int", "int", "float"])
+
+conv_padding = st.one_of(
+    torch_forms(st.integers(0, 3)),
+    pairs(pairs(st.integers(0, 3))),  # ((top, bottom), (left, right))
+    st.just("same"),
+    st.just("valid"),
+)
+
+
+# --- conv2d ------------------------------------------------------------------------------
+
+
+@settings(max_examples=250)
+@given(
+    seed=seeds,
+    kind=kinds,
+    groups=st.integers(1, 3),
+    per_group=pairs(st.integers(1, 2)),
+    size=pairs(st.integers(1, 8)),
+    kernel=pairs(st.integers(1, 4)),
+    stride=st.one_of(st.just(1), torch_forms(st.integers(1, 3))),
+    padding=conv_padding,
+    dilation=torch_forms(st.integers(1, 3)),
+    bias=st.booleans(),
+    batch=st.sampled_from([None, 1, 2]),
+)
+def test_conv2d_matches_torch(
+    seed, kind, groups, per_group, size, kernel, stride, padding, dilation, bias, batch
+):
+    rng = random.Random(seed)
+    c_in, c_out = groups * per_group[0], groups * per_group[1]
+    x = entries(rng, ((batch,) if batch else ()) + (c_in, *size), kind)
+    w = entries(rng, (c_out, per_group[0], *kernel), kind)
+    b = entries(rng, (c_out,), kind) if bias else None
+    assert_matches_torch(
+        conv2d, "conv2d", x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups
+    )
+
+
+@settings(max_examples=40)
+@given(seed=seeds, size=pairs(st.integers(1, 5)), kernel=pairs(st.integers(1, 3)))
+def test_conv2d_reads_torch_and_sympy_tensors(seed, size, kernel):
+    """The same numbers as nested lists, torch tensors or SymPy Arrays give the same result."""
+    rng = random.Random(seed)
+    x, w = entries(rng, (2, *size), "int"), entries(rng, (3, 2, *kernel), "int")
+    try:
+        expected = conv2d(x, w, padding=1)
+    except ShapeError:
+        event("rejected")
+        return
+    assert conv2d(torch.tensor(x), torch.tensor(w), padding=1) == expected
+    assert conv2d(sp.Array(x), sp.Array(w), padding=1) == expected
+
+
+@settings(max_examples=80)
+@given(
+    seed=seeds,
+    size=pairs(st.integers(1, 6)),
+    kernel=pairs(st.integers(1, 3)),
+    stride=pairs(st.integers(1, 2)),
+    padding=pairs(pairs(st.integers(0, 2))),
+    dilation=pairs(st.integers(1, 2)),
+    groups=st.integers(1, 2),
+)
+def test_symbolic_conv2d_substituted_matches_torch(
+    seed, size, kernel, stride, padding, dilation, groups
+):
+    """Derive once with symbols, then substitute random integers: torch's numbers."""
+    params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    X = symbol_array("x", (2 * groups, *size))
+    W = symbol_array("w", (2 * groups, 2, *kernel))
+    B = symbol_array("b", (2 * groups,))
+    try:
+        Y = conv2d(X, W, B, **params)
+    except ShapeError:
+        event("rejected")
+        return
+    rng = random.Random(seed)
+    values = {s: sp.Integer(rng.randint(-5, 5)) for s in (*X._array, *W._array, *B._array)}
+    numeric = Y.applyfunc(lambda e: e.xreplace(values))
+    x, w, b = (T.applyfunc(lambda e: e.xreplace(values)) for T in (X, W, B))
+    assert check_elements(numeric, "conv2d", x, w, b, **params).ok
+
+
+@settings(max_examples=80)
+@given(
+    seed=seeds,
+    size=pairs(st.integers(1, 6)),
+    kernel=pairs(st.integers(1, 3)),
+    stride=pairs(st.integers(1, 3)),
+    padding=st.one_of(pairs(st.integers(0, 2)), pairs(pairs(st.integers(0, 2)))),
+    dilation=pairs(st.integers(1, 2)),
+    groups=st.integers(1, 2),
+)
+def test_conv2d_terms_sum_to_the_element(seed, size, kernel, stride, padding, dilation, groups):
+    rng = random.Random(seed)
+    x = entries(rng, (2 * groups, *size), "int")
+    w = entries(rng, (3 * groups, 2, *kernel), "int")
+    params = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    try:
+        Y = conv2d(x, w, **params)
+    except ShapeError:
+        event("rejected")
+        return
+    c_out, oh, ow = Y.shape
+    for o in range(c_out):
+        for i in range(oh):
+            for j in range(ow):
+                terms = conv2d_terms(x, w, (o, i, j), **params)
+                for (c, r, q), xv, (o2, c2, a, e), wv in terms:
+                    assert (xv, wv, o2) == (x[c][r][q], w[o][c2][a][e], o)
+                assert sum(xv * wv for _, xv, _, wv in terms) == Y[o, i, j]
+
+
+# --- pooling ---------------------------------------------------------------------------------
+
+
+@st.composite
+def pool_kernel_and_padding(draw):
+    """A kernel in torch's forms and a padding that is mostly valid (at most kernel // 2)."""
+    kernel = draw(torch_forms(st.integers(1, 5)))
+    kh, kw = kernel if isinstance(kernel, tuple) and len(kernel) == 2 else (
+        (kernel[0],) * 2 if isinstance(kernel, tuple) else (kernel, kernel)
+    )
+    if draw(st.integers(0, 5)) == 0:  # sometimes too much padding: both must reject
+        return kernel, draw(torch_forms(st.integers(0, 3)))
+    ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
+    if ph == pw and draw(st.booleans()):
+        return kernel, draw(st.sampled_from([ph, (ph,)]))
+    return kernel, (ph, pw)
+
+
+@settings(max_examples=300)
+@given(
+    seed=seeds,
+    kind=kinds,
+    size=pairs(st.integers(1, 9)),
+    kernel_padding=pool_kernel_and_padding(),
+    stride=st.one_of(st.none(), st.just(()), torch_forms(st.integers(1, 3))),
+    dilation=torch_forms(st.integers(1, 3)),
+    ceil_mode=st.booleans(),
+    batch=st.sampled_from([None, 2]),
+)
+def test_max_pool2d_matches_torch(
+    seed, kind, size, kernel_padding, stride, dilation, ceil_mode, batch
+):
+    """Includes windows lying wholly in the padding (torch: -inf) and rejected paddings."""
+    kernel, padding = kernel_padding
+    rng = random.Random(seed)
+    x = entries(rng, ((batch,) if batch else ()) + (2, *size), kind)
+    assert_matches_torch(
+        max_pool2d,
+        "max_pool2d",
+        x,
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        ceil_mode=ceil_mode,
+    )
+
+
+@settings(max_examples=300)
+@given(
+    seed=seeds,
+    kind=kinds,
+    size=pairs(st.integers(1, 9)),
+    kernel_padding=pool_kernel_and_padding(),
+    stride=st.one_of(st.none(), torch_forms(st.integers(1, 3))),
+    ceil_mode=st.booleans(),
+    count_include_pad=st.booleans(),
+    divisor_override=st.one_of(st.none(), st.integers(-3, 7).filter(bool)),
+    batch=st.sampled_from([None, 2]),
+)
+def test_avg_pool2d_matches_torch(
+    seed, kind, size, kernel_padding, stride, ceil_mode, count_include_pad, divisor_override, batch
+):
+    kernel, padding = kernel_padding
+    rng = random.Random(seed)
+    x = entries(rng, ((batch,) if batch else ()) + (2, *size), kind)
+    y = assert_matches_torch(
+        avg_pool2d,
+        "avg_pool2d",
+        x,
+        kernel_size=kernel,
+        stride=stride,
+        padding=padding,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        divisor_override=divisor_override,
+    )
+    if y is not None and kind == "int":
+        assert all(isinstance(v, sp.Rational) for v in y._array)  # exact fractions
+
+
+@settings(max_examples=100)
+@given(
+    seed=seeds,
+    size=pairs(st.integers(1, 8)),
+    kernel=pairs(st.integers(1, 4)),
+    stride=pairs(st.integers(1, 3)),
+    lows=pairs(st.integers(0, 2)),
+    highs=pairs(st.integers(0, 2)),
+    dilation=pairs(st.integers(1, 2)),
+)
+def test_asymmetric_pool_padding_matches_explicitly_padded_torch(
+    seed, size, kernel, stride, lows, highs, dilation
+):
+    """((top, bottom), (left, right)) pooling, floor mode: torch on F.pad'ed input
+    (-inf for max, zeros for avg with count_include_pad)."""
+    lows = tuple(min(p, k // 2) for p, k in zip(lows, kernel))  # torch's limit, per side
+    highs = tuple(min(p, k // 2) for p, k in zip(highs, kernel))
+    rng = random.Random(seed)
+    x = entries(rng, (2, *size), "int")
+    padding = ((lows[0], highs[0]), (lows[1], highs[1]))
+    try:
+        got_max = max_pool2d(x, kernel, stride, padding, dilation)
+        got_avg = avg_pool2d(x, kernel, stride, padding)
+    except ShapeError:
+        event("rejected")
+        return
+    pad = (lows[1], highs[1], lows[0], highs[0])
+    t = torch.tensor(x, dtype=torch.float64)
+    want_max = F.max_pool2d(F.pad(t, pad, value=float("-inf")), kernel, stride, 0, dilation)
+    want_avg = F.avg_pool2d(F.pad(t, pad), kernel, stride, 0)
+    assert [float(v) for v in got_max._array] == want_max.reshape(-1).tolist()
+    assert [float(v) for v in got_avg._array] == pytest.approx(want_avg.reshape(-1).tolist())
+
+
+@settings(max_examples=60)
+@given(
+    seed=seeds,
+    size=pairs(st.integers(1, 6)),
+    kernel=pairs(st.integers(1, 3)),
+    stride=st.one_of(st.none(), pairs(st.integers(1, 2))),
+    ceil_mode=st.booleans(),
+    count_include_pad=st.booleans(),
+)
+def test_symbolic_pooling_substituted_matches_torch(
+    seed, size, kernel, stride, ceil_mode, count_include_pad
+):
+    padding = (kernel[0] // 2, kernel[1] // 2)
+    X = symbol_array("x", (2, *size))
+    try:
+        mx = max_pool2d(X, kernel, stride, padding, 1, ceil_mode)
+        av = avg_pool2d(X, kernel, stride, padding, ceil_mode, count_include_pad)
+    except ShapeError:
+        event("rejected")
+        return
+    rng = random.Random(seed)
+    values = {s: sp.Integer(rng.randint(-9, 9)) for s in X._array}
+    x = X.applyfunc(lambda e: e.xreplace(values))
+    common = dict(kernel_size=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    got = mx.applyfunc(lambda e: e.xreplace(values))
+    assert check_elements(got, "max_pool2d", x, **common).ok
+    got = av.applyfunc(lambda e: e.xreplace(values))
+    assert check_elements(
+        got, "avg_pool2d", x, count_include_pad=count_include_pad, **common
+    ).ok
+
+
+def test_max_pool_propagates_nan_like_torch():
+    x = [[[float("nan"), 1.0, 2.0], [3.0, 4.0, 5.0]]]
+    got = max_pool2d(x, 2, 1)
+    want = F.max_pool2d(torch.tensor(x), 2, 1).reshape(-1).tolist()
+    assert [str(float(v)) for v in got._array] == [str(v) for v in want]
+
+
+# --- the checker itself -----------------------------------------------------------------------
+
+
+def test_check_elements_detects_a_wrong_element_and_a_wrong_shape():
+    x = [[[1, 2, 3], [4, 5, 6], [7, 8, 10]]]
+    w = [[[[1, -1], [2, 0]]]]
+    y = conv2d(x, w)
+    assert check_elements(y, "conv2d", x, w).ok
+    flat = list(y._array)
+    flat[-1] += 1
+    bad = check_elements(sp.Array(flat, y.shape), "conv2d", x, w)
+    assert not bad.ok and bad.max_abs_diff == 1.0
+    assert not check_elements(y, "conv2d", x, w, padding=1).ok  # shapes differ
+
+
+# --- the book's numbers ---------------------------------------------------------------------
+
+BOOK_X = [[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2], [2, 0, 0, 0, 1]]
+BOOK_K = [[0, 1, 2], [2, 2, 0], [0, 1, 2]]
+
+
+def test_book_corr2d():
+    """The seed page: corr2d(X, K) is tensor([[12., 12., 17.], [10., 17., 19.], [9., 6., 14.]])."""
+    book = [[12, 12, 17], [10, 17, 19], [9, 6, 14]]
+    got = corr2d(BOOK_X, BOOK_K)
+    assert got == sp.Matrix(book)
+    want = F.conv2d(torch.tensor([[BOOK_X]]).double(), torch.tensor([[BOOK_K]]).double())
+    assert want.reshape(3, 3).tolist() == [[float(v) for v in row] for row in got.tolist()]
+
+
+def test_book_edge_detection():
+    """White (1) columns around black (0) columns 2..5; K = [1, -1] marks 1 at the white-to-
+    black edge, -1 at black-to-white, 0 elsewhere; on the transpose the edges vanish."""
+    X = [[0 if 2 <= j < 6 else 1 for j in range(8)] for _ in range(6)]
+    Y = corr2d(X, [[1, -1]])
+    assert Y.shape == (6, 7)
+    for row in Y.tolist():
+        assert row == [1 if j == 1 else -1 if j == 5 else 0 for j in range(7)]
+    XT = [list(col) for col in zip(*X)]
+    YT = corr2d(XT, [[1, -1]])
+    assert YT.shape == (8, 5) and YT.is_zero_matrix
+
+
+def test_book_multi_input_channel_element():
+    """(1*1 + 2*2 + 4*3 + 5*4) + (0*0 + 1*1 + 3*2 + 4*3) = 56 (the figure's first output)."""
+    X = [[[0, 1, 2], [3, 4, 5], [6, 7, 8]], [[1, 2, 3], [4, 5, 6], [7, 8, 9]]]
+    K = [[[[0, 1], [2, 3]], [[1, 2], [3, 4]]]]
+    terms = conv2d_terms(X, K, (0, 0, 0))
+    products = sorted((xv, wv) for _, xv, _, wv in terms)
+    book = sorted([(1, 1), (2, 2), (4, 3), (5, 4), (0, 0), (1, 1), (3, 2), (4, 3)])
+    assert products == book
+    assert conv2d(X, K)[0, 0, 0] == 56
+    assert check_elements(conv2d(X, K), "conv2d", X, K).ok
+
+
+def test_book_padding_and_stride_elements():
+    """A 3x3 input padded by 1 with a 2x2 kernel: first output 0*0 + 0*1 + 0*2 + 0*3 = 0;
+    with strides 3 (rows) and 2 (columns): 0*0 + 0*1 + 1*2 + 2*3 = 8 and
+    0*0 + 6*1 + 0*2 + 0*3 = 6."""
+    X = [[[0, 1, 2], [3, 4, 5], [6, 7, 8]]]
+    K = [[[[0, 1], [2, 3]]]]
+    padded = conv2d(X, K, padding=1)
+    assert padded.shape == (1, 4, 4) and padded[0, 0, 0] == 0
+    strided = conv2d(X, K, stride=(3, 2), padding=1)
+    assert (strided[0, 0, 1], strided[0, 1, 0]) == (8, 6)
+    # the nonzero products of the quoted sums (padding products are left out by conv2d_terms)
+    quoted_8 = sorted(p for p in [(0, 0), (0, 1), (1, 2), (2, 3)] if p[0] * p[1])
+    quoted_6 = sorted(p for p in [(0, 0), (6, 1), (0, 2), (0, 3)] if p[0] * p[1])
+    for index, quoted in [((0, 0, 1), quoted_8), ((0, 1, 0), quoted_6)]:
+        terms = conv2d_terms(X, K, index, stride=(3, 2), padding=1)
+        assert sorted((xv, wv) for _, xv, _, wv in terms if xv * wv) == quoted
+    assert check_elements(strided, "conv2d", X, K, stride=(3, 2), padding=1).ok
+
+
+@settings(max_examples=30)
+@given(seed=seeds, c_i=st.integers(1, 4), c_o=st.integers(1, 4), size=pairs(st.integers(1, 5)))
+def test_1x1_convolution_is_a_matrix_product_numerically(seed, c_i, c_o, size):
+    rng = random.Random(seed)
+    h, w = size
+    X = entries(rng, (c_i, h, w), "int")
+    K = entries(rng, (c_o, c_i, 1, 1), "int")
+    Y = conv2d(X, K)
+    product = sp.Matrix(c_o, c_i, sp.flatten(K)) * sp.Matrix(c_i, h * w, sp.flatten(X))
+    assert list(Y._array) == list(product)
+    assert check_elements(Y, "conv2d", X, K).ok

@@ -1,0 +1,299 @@
+r"""Exact arithmetic on size formulas: evaluation, and their shift-periodic structure.
+
+Every size a chain of convolutions and poolings computes from an input size $n$ is built
+from $+$, multiplication by rationals, $\lfloor\cdot\rfloor$, $\lceil\cdot\rceil$ and
+pooling's ``ceil_mode`` case split. Such an expression $f$ is *quasi-linear*: there are a
+rational slope $r$ and a period $P$ with
+
+$$
+f(n + P) = f(n) + r P \qquad \text{for every integer } n,
+$$
+
+because $\lfloor x + m \rfloor = \lfloor x \rfloor + m$ for integers $m$: shifting $n$ by $P$
+shifts every floor's argument by an integer once $P$ clears all the denominators. For
+example $\lfloor n/4 \rfloor - 2$ has $r = 1/4$ and $P = 4$.
+
+This module finds $(r, P)$ (:func:`quasi`), evaluates formulas exactly with
+:class:`fractions.Fraction` (:func:`evaluate`), and uses both to *prove* identities
+(:func:`identically_equal`): a difference with slope 0 is periodic, so checking one
+period decides it for every size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import product
+
+import sympy as sp
+from sympy.core.relational import Relational
+
+__all__ = ["Quasi", "quasi", "evaluate", "identically_equal", "decide", "tidy"]
+
+#: the largest grid of points :func:`identically_equal` is willing to check
+MAX_GRID = 1 << 14
+
+
+@dataclass(frozen=True)
+class Quasi:
+    """``f(n + k*period) == f(n) + slope * k * period`` for every integer ``n`` and ``k``."""
+
+    slope: Fraction
+    period: int
+
+
+_CONSTANT = Quasi(Fraction(0), 1)
+
+
+def _lcm(a: int, b: int) -> int:
+    return a * b // math.gcd(a, b)
+
+
+def quasi(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
+    r"""The slope and period of ``expr`` in ``symbol``, or ``None`` if it is not quasi-linear.
+
+    Other symbols are held fixed (they may appear as additive terms or inside floors, but
+    never multiplying ``symbol``).
+
+    >>> n = sp.Symbol("n", integer=True, positive=True)
+    >>> quasi(sp.floor(n / 4) - 2, n)
+    Quasi(slope=Fraction(1, 4), period=4)
+    >>> quasi(sp.floor((sp.floor(n / 2) + 1) / 3), n)
+    Quasi(slope=Fraction(1, 6), period=6)
+    >>> quasi(n * sp.floor(n / 2), n) is None
+    True
+    """
+    if not expr.has(symbol):
+        return _CONSTANT
+    if expr == symbol:
+        return Quasi(Fraction(1), 1)
+    if isinstance(expr, sp.Add):
+        slope, period = Fraction(0), 1
+        for arg in expr.args:
+            q = quasi(arg, symbol)
+            if q is None:
+                return None
+            slope += q.slope
+            period = _lcm(period, q.period)
+        return Quasi(slope, period)
+    if isinstance(expr, sp.Mul):
+        dependent = [a for a in expr.args if a.has(symbol)]
+        constant = sp.Mul(*[a for a in expr.args if not a.has(symbol)])
+        if len(dependent) != 1 or not constant.is_Rational:
+            return None
+        q = quasi(dependent[0], symbol)
+        if q is None:
+            return None
+        return Quasi(q.slope * Fraction(int(constant.p), int(constant.q)), q.period)
+    if isinstance(expr, (sp.floor, sp.ceiling)):
+        q = quasi(expr.args[0], symbol)
+        if q is None:
+            return None
+        return Quasi(q.slope, _lcm(q.period, q.slope.denominator))
+    if isinstance(expr, sp.Mod):
+        a, m = expr.args
+        if not m.is_Integer or m == 0:
+            return None
+        q = quasi(a, symbol)
+        if q is None:
+            return None
+        inner = q.slope / int(m)
+        return Quasi(Fraction(0), _lcm(q.period, inner.denominator))
+    if isinstance(expr, (sp.Max, sp.Min, sp.Piecewise)):
+        pieces = (
+            [e for e, _ in expr.args] if isinstance(expr, sp.Piecewise) else list(expr.args)
+        )
+        conditions = [c for _, c in expr.args] if isinstance(expr, sp.Piecewise) else []
+        slope: Fraction | None = None
+        period = 1
+        for piece in pieces:
+            q = quasi(piece, symbol)
+            if q is None or (slope is not None and q.slope != slope):
+                return None
+            slope = q.slope
+            period = _lcm(period, q.period)
+        for condition in conditions:
+            p = _boolean_period(condition, symbol)
+            if p is None:
+                return None
+            period = _lcm(period, p)
+        return Quasi(slope or Fraction(0), period)
+    return None
+
+
+def _boolean_period(condition: sp.Basic, symbol: sp.Symbol) -> int | None:
+    """The period of a condition whose truth is periodic in ``symbol`` (else ``None``)."""
+    if condition in (sp.true, sp.false) or not condition.has(symbol):
+        return 1
+    if isinstance(condition, Relational):
+        q = quasi(condition.lhs - condition.rhs, symbol)
+        if q is None or q.slope != 0:
+            return None
+        return q.period
+    if isinstance(condition, (sp.And, sp.Or, sp.Not)):
+        period = 1
+        for arg in condition.args:
+            p = _boolean_period(arg, symbol)
+            if p is None:
+                return None
+            period = _lcm(period, p)
+        return period
+    return None
+
+
+_RELATIONS = {
+    sp.Eq: lambda a, b: a == b,
+    sp.Ne: lambda a, b: a != b,
+    sp.Lt: lambda a, b: a < b,
+    sp.Le: lambda a, b: a <= b,
+    sp.Gt: lambda a, b: a > b,
+    sp.Ge: lambda a, b: a >= b,
+}
+
+
+def evaluate(expr: sp.Basic, env: dict[sp.Symbol, int]) -> Fraction | bool:
+    """Evaluate a size formula or condition exactly at integer values of its symbols.
+
+    >>> n = sp.Symbol("n", integer=True, positive=True)
+    >>> evaluate(sp.floor((n - 1) / 2) + 1, {n: 7})
+    Fraction(4, 1)
+    >>> evaluate(sp.Ge(sp.floor(n / 4), 7), {n: 27})
+    False
+    """
+    if expr is sp.true or expr is True:
+        return True
+    if expr is sp.false or expr is False:
+        return False
+    if isinstance(expr, sp.Symbol):
+        return Fraction(env[expr])
+    if expr.is_Rational:
+        return Fraction(int(expr.p), int(expr.q))
+    if isinstance(expr, sp.Add):
+        return sum((evaluate(a, env) for a in expr.args), Fraction(0))
+    if isinstance(expr, sp.Mul):
+        out = Fraction(1)
+        for a in expr.args:
+            out *= evaluate(a, env)
+        return out
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer:
+        return evaluate(expr.base, env) ** int(expr.exp)
+    if isinstance(expr, sp.floor):
+        return Fraction(math.floor(evaluate(expr.args[0], env)))
+    if isinstance(expr, sp.ceiling):
+        return Fraction(math.ceil(evaluate(expr.args[0], env)))
+    if isinstance(expr, sp.Mod):
+        return evaluate(expr.args[0], env) % evaluate(expr.args[1], env)
+    if isinstance(expr, sp.Max):
+        return max(evaluate(a, env) for a in expr.args)
+    if isinstance(expr, sp.Min):
+        return min(evaluate(a, env) for a in expr.args)
+    if isinstance(expr, sp.Piecewise):
+        for value, condition in expr.args:
+            if evaluate(condition, env):
+                return evaluate(value, env)
+        raise ValueError(f"no branch of {expr} applies at {env}")
+    if isinstance(expr, Relational):
+        return _RELATIONS[type(expr)](evaluate(expr.lhs, env), evaluate(expr.rhs, env))
+    if isinstance(expr, sp.And):
+        return all(evaluate(a, env) for a in expr.args)
+    if isinstance(expr, sp.Or):
+        return any(evaluate(a, env) for a in expr.args)
+    if isinstance(expr, sp.Not):
+        return not evaluate(expr.args[0], env)
+    raise ValueError(f"cannot evaluate {type(expr).__name__} in {expr}")
+
+
+def identically_equal(a: sp.Basic, b: sp.Basic) -> bool:
+    """True when ``a == b`` at every integer value of their symbols, proved by periodicity.
+
+    A difference that is quasi-linear with slope 0 in each symbol is periodic in each, so
+    checking one period per symbol (a finite grid) proves it zero everywhere. ``False``
+    means "not proved" (it may still hold for some sizes).
+
+    >>> n = sp.Symbol("n", integer=True, positive=True)
+    >>> identically_equal(sp.floor((n + 1) / 2), n - sp.floor(n / 2))
+    True
+    >>> identically_equal(sp.floor(n / 2), sp.floor((n + 1) / 2))
+    False
+    """
+    difference = sp.sympify(a) - sp.sympify(b)
+    if difference == 0:
+        return True
+    symbols = sorted(difference.free_symbols, key=lambda s: s.name)
+    if not symbols:
+        return False
+    periods = []
+    for s in symbols:
+        q = quasi(difference, s)
+        if q is None or q.slope != 0:
+            return False
+        periods.append(q.period)
+    if math.prod(periods) > MAX_GRID:
+        return False
+    try:
+        for point in product(*(range(1, p + 1) for p in periods)):
+            if evaluate(difference, dict(zip(symbols, point))) != 0:
+                return False
+    except (ValueError, KeyError, ZeroDivisionError):
+        return False
+    return True
+
+
+def decide(condition: sp.Basic) -> bool | None:
+    """``True``/``False`` when ``condition`` is decided for every size, else ``None``.
+
+    Equalities are proved with :func:`identically_equal`; anything else must already be
+    decided by SymPy.
+    """
+    if condition is True or condition is sp.true:
+        return True
+    if condition is False or condition is sp.false:
+        return False
+    if isinstance(condition, sp.Eq) and identically_equal(condition.lhs, condition.rhs):
+        return True
+    if isinstance(condition, sp.Ne) and identically_equal(condition.lhs, condition.rhs):
+        return False
+    return None
+
+
+def tidy(expr: sp.Basic) -> sp.Basic:
+    r"""Merge nested floors: $\lfloor (\lfloor u \rfloor + b)/c \rfloor = \lfloor (u+b)/c \rfloor$.
+
+    The identity holds for every real $u$, integer $b$ and positive integer $c$ (and the
+    same for ceilings), so the result equals ``expr`` at every size; it is only shorter.
+
+    >>> n = sp.Symbol("n", integer=True, positive=True)
+    >>> tidy(sp.floor((sp.floor(n / 2) - 4) / 2) + 1)
+    floor(n/4) - 1
+    """
+    if not expr.args or not expr.has(sp.floor, sp.ceiling):
+        return expr
+    args = [tidy(a) for a in expr.args]
+    if isinstance(expr, (sp.floor, sp.ceiling)):
+        merged = _merge_rounding(type(expr), args[0])
+        if merged is not None:
+            return merged
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*[(tidy(e), tidy(c)) for e, c in expr.args])
+    if isinstance(expr, Relational):
+        return type(expr)(*args)
+    return expr.func(*args)
+
+
+def _merge_rounding(kind: type, argument: sp.Expr) -> sp.Expr | None:
+    """``kind((kind(u) + c*rest)/c)`` written as ``kind(u/c + rest)`` when that is exact."""
+    terms = sp.Add.make_args(sp.expand(argument))
+    for i, term in enumerate(terms):
+        coefficient, inner = term.as_coeff_Mul()
+        if not isinstance(inner, kind) or not coefficient.is_Rational or coefficient.p != 1:
+            continue
+        c = coefficient.q
+        if c < 1:
+            continue
+        rest = sp.Add(*(terms[:i] + terms[i + 1 :]))
+        if (rest * c).is_integer is not True:
+            continue
+        # one nesting level fewer each time, so this recursion ends
+        return tidy(kind(sp.expand(inner.args[0] / c + rest)))
+    return None

@@ -1,0 +1,288 @@
+"""``derive verify``: the catalogue, the prover's honesty, the sweep, the command and the page."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import derive
+from derive.cli import main
+from derive.verify import claims as catalogue
+from derive.verify.claims import CLAIMS, claim_by_id
+from derive.verify.exhaustive import Exhaustive, run_exhaustive
+from derive.verify.fast import compile_formula
+from derive.verify.lemmas import apply_lemmas, nonnegative, positive, split_quotient
+from derive.verify.page import page_markdown, render_page
+from derive.verify.proofs import Case, Identity, prove_identity
+from derive.verify.report import run_verification, to_json
+from derive.verify.sweep import build_grids, run_sweep
+
+POS = {"integer": True, "positive": True}
+NN = {"integer": True, "nonnegative": True}
+n, k, s, d = sp.symbols("n k s d", **POS)
+q, u, t = sp.symbols("q u t", **NN)
+r = sp.Symbol("r", **POS)
+
+
+# ---------------------------------------------------------------- one full run, via the CLI
+@pytest.fixture(scope="module")
+def full_run():
+    """``derive verify --json`` with the default (full) sweep, run once for the module."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "derive.cli", "verify", "--json", "--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return proc.returncode, json.loads(proc.stdout), proc.stderr
+
+
+def test_full_run_passes_with_the_promised_counts(full_run):
+    code, payload, err = full_run
+    assert code == 0, err
+    assert set(payload) == {"proofs", "numeric"}
+    assert set(payload["numeric"]) == {"configurations", "failed"}
+    assert payload["numeric"]["configurations"] >= 100_000
+    assert payload["numeric"]["failed"] == 0
+    proofs = payload["proofs"]
+    assert set(proofs) == {"passed", "failed", "items"}
+    assert proofs["failed"] == 0 and proofs["passed"] == len(CLAIMS) == len(proofs["items"])
+    assert "disagreement" not in err
+
+
+def test_items_carry_what_the_report_promises(full_run):
+    items = full_run[1]["proofs"]["items"]
+    for item in items:
+        assert {"id", "status", "statement", "latex", "seconds"} <= set(item)
+        assert item["status"] in ("proved", "checked")
+        assert ("range" in item) == (item["status"] == "checked")
+    assert [item["id"] for item in items] == [c.id for c in CLAIMS]
+
+
+def test_at_least_25_general_symbolic_proofs(full_run):
+    """Identities over all integers (not lemmas, not fixed shapes, not worked examples)."""
+    status = {item["id"]: item["status"] for item in full_run[1]["proofs"]["items"]}
+    general = [
+        c.id
+        for c in CLAIMS
+        if isinstance(c.spec, Identity) and c.group != "lemma" and status[c.id] == "proved"
+    ]
+    assert len(general) >= 25, general
+
+
+def test_exhaustive_claims_are_checked_never_proved(full_run):
+    status = {item["id"]: item for item in full_run[1]["proofs"]["items"]}
+    for claim in CLAIMS:
+        if isinstance(claim.spec, Exhaustive):
+            assert status[claim.id]["status"] == "checked"
+            assert "points" in status[claim.id]["range"]
+        else:
+            assert status[claim.id]["status"] != "checked"
+
+
+# ---------------------------------------------------------------- the catalogue
+def test_catalogue_covers_the_issue():
+    ids = {c.id for c in CLAIMS}
+    assert len(ids) == len(CLAIMS)
+    assert {f"dv.{no}" for no in range(1, 16)} <= ids
+    required = {
+        "book.valid-size", "book.padded-size", "book.keep-size", "book.odd-kernel-split",
+        "book.even-kernel-split", "book.stride-size", "book.stride-keep", "book.stride-divides",
+        "book.total-vs-side", "book.plus-s-plus-one", "book.pool-default-stride",
+        "book.pool-channels", "book.conv1x1-matmul", "book.transpose", "book.edge-transposed",
+        "book.linear-input", "book.linear-kernel", "book.multi-in-sum",
+        "framework.torch-same-split", "framework.tf-same-size", "framework.tf-valid",
+        "framework.onnx-same-upper", "framework.onnx-same-lower",
+        "composition.stack-elements", "composition.avgpool-is-conv",
+        "composition.maxpool-not-linear",
+    }  # fmt: skip
+    assert required <= ids
+    for claim in CLAIMS:
+        assert claim.statement and claim.latex and claim.assumptions and claim.method
+        assert claim.group in catalogue.GROUPS
+
+
+def test_fixed_shape_claims_say_so():
+    """A claim proved on arrays of symbols names its shapes: 'this shape only'."""
+    from derive.verify.proofs import Elementwise
+
+    for claim in CLAIMS:
+        if isinstance(claim.spec, Elementwise):
+            assert "only" in claim.assumptions, claim.id
+            assert "x" in claim.statement, claim.id  # e.g. "4x5", "2x3x3"
+
+
+def test_book_facts_are_asserted_against_computed_values():
+    for claim_id in ("book.corr2d-example", "book.shape-examples", "book.worked-numbers"):
+        ok, detail = claim_by_id(claim_id).spec.run()
+        assert ok, detail
+
+
+def test_max_pool_counterexample_is_real():
+    detail = claim_by_id("composition.maxpool-not-linear").spec.search()
+    assert detail is not None
+    # recompute the counterexample the search reports with torch
+    import torch
+
+    x = torch.tensor([[[-1.0, 0.0]]])
+    y = torch.tensor([[[0.0, -1.0]]])
+    pool = torch.nn.functional.max_pool1d
+    assert pool(x + y, 2).item() != pool(x, 2).item() + pool(y, 2).item()
+
+
+# ---------------------------------------------------------------- the prover is honest
+def test_a_false_identity_fails():
+    wrong = Identity(lambda: sp.floor((n + s) / s), lambda: sp.floor(n / s), (n, s))
+    assert prove_identity(wrong).status == "FAILED"
+
+
+def test_a_case_set_that_misses_points_fails_the_cover_check():
+    """floor(n/s) = 0 'proved' on the region n < s only: the cover check refuses it."""
+    region_only = Identity(
+        lambda: sp.floor(n / s),
+        lambda: sp.Integer(0),
+        (n, s),
+        cases=(Case("n < s", {}, {s: n + 1 + u}, lambda v: {"u": v["s"] - v["n"] - 1}),),
+    )
+    outcome = prove_identity(region_only)
+    assert outcome.status == "FAILED" and "no case reaches" in outcome.detail
+
+
+def test_one_case_of_two_is_not_a_proof():
+    spec = claim_by_id("framework.tf-same-size").spec
+    half = Identity(spec.lhs, spec.rhs, spec.symbols, cases=spec.cases[:1], cover=spec.cover)
+    assert prove_identity(half).status == "FAILED"
+
+
+def test_undeclared_symbols_fail():
+    spec = Identity(lambda: n + k, lambda: k + n, (n,))
+    assert "undeclared" in prove_identity(spec).detail
+
+
+def test_window_lemma_needs_decided_inequalities():
+    # floor(r/s) is 0 only when r < s: without that region it must stay a floor
+    assert apply_lemmas(sp.floor(r / s)) == sp.floor(r / s)
+    assert apply_lemmas(sp.floor((q * s + r) / s), {s: r + 1 + u}) == q
+    assert apply_lemmas(sp.ceiling((q * s + r) / s), {s: r + u}) == q + 1
+
+
+def test_sign_decisions():
+    assert nonnegative((s - 1) / s) and positive(s / (s + 1))
+    assert not nonnegative(s - 2) and not nonnegative(2 - s)
+    assert not positive(sp.Symbol("x", integer=True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(-50, 50), st.integers(-20, 20), st.integers(1, 12))
+def test_split_quotient_is_division(a, b, c):
+    x = sp.Symbol("x", integer=True)
+    num = a * x + b * c * x + b
+    Q, R = split_quotient(sp.expand(num), sp.Integer(c))
+    assert sp.expand(Q * c + R - num) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 7),
+    st.integers(1, 5),
+    st.integers(0, 3),
+    st.integers(1, 3),
+    st.booleans(),
+)
+def test_compiled_engine_formula_matches_the_engine(size, kernel, stride, pad, dil, ceil):
+    p_ = sp.Symbol("p", **NN)
+    formula = compile_formula(derive.pool_output_size(n, k, s, p_, d, ceil), (n, k, s, p_, d))
+    try:
+        expected = int(derive.pool_output_size(size, kernel, stride, pad, dil, ceil))
+    except derive.ShapeError:
+        return
+    assert int(formula(size, kernel, stride, pad, dil)) == expected
+
+
+def test_exhaustive_reports_its_range_and_a_failure():
+    ok = Exhaustive({"a": range(1, 5), "b": range(0, 3)}, lambda g: (True, g["a"] + g["b"] > 0))
+    bad = Exhaustive({"a": range(1, 5)}, lambda g: (True, g["a"] < 4))
+    outcome = run_exhaustive(ok)
+    assert outcome.status == "checked" and outcome.range == "1 <= a <= 4, 0 <= b <= 2 (12 points)"
+    failed = run_exhaustive(bad)
+    assert failed.status == "FAILED" and "{'a': 4}" in failed.detail
+
+
+# ---------------------------------------------------------------- the sweep
+def test_grids_are_large_and_distinct():
+    grids = build_grids()
+    assert sum(len(g) for g in grids) >= 100_000
+    for grid in grids:
+        rows = np.stack(list(grid.columns.values()), axis=1)
+        assert len(np.unique(rows, axis=0)) == len(grid)
+
+
+def test_a_small_sweep_agrees_and_counts():
+    result = run_sweep(configs=3000, elements=40, seed=3)
+    assert result.failed == 0, [str(x) for x in result.disagreements[:5]]
+    assert result.configurations == 3040 and result.element_cases == 40
+    assert result.rejected > 0 and result.engine_sampled > 0
+    assert set(result.by_op) == {
+        "conv1d", "max_pool1d", "avg_pool1d", "conv_transpose1d", "2-D elements"
+    }  # fmt: skip
+
+
+def test_sweep_is_deterministic():
+    a = run_sweep(configs=500, elements=10, seed=7)
+    b = run_sweep(configs=500, elements=10, seed=7)
+    assert (a.configurations, a.rejected, a.by_op) == (b.configurations, b.rejected, b.by_op)
+
+
+# ---------------------------------------------------------------- command and page
+def test_table_output_and_claim_filter(capsys):
+    code = main(["verify", "--no-sweep", "--claim", "dv.", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 0 and err == ""
+    lines = [line for line in out.splitlines() if line.startswith("dv.")]
+    assert len(lines) == 15 and all("proved" in line for line in lines)
+    assert "proofs: 15 proved, 0 checked on finite ranges only, 0 FAILED" in out
+
+
+def test_bad_arguments_are_one_line_errors(capsys):
+    assert main(["verify", "--no-sweep", "--claim", "nonsense"]) == 2
+    assert main(["verify", "--configs", "-3"]) == 2
+    err = capsys.readouterr().err
+    assert "no claim id starts with nonsense" in err and "--configs=-3" in err
+
+
+def test_verify_imports_no_torch_until_the_sweep():
+    code = (
+        "import sys, derive.cli, derive.commands.verify, derive.verify.claims, "
+        "derive.verify.report, derive.verify.page; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_page_is_deterministic_and_complete(monkeypatch):
+    import derive.verify.page as page
+
+    small = run_verification(configs=1500, elements=12, seed=0)
+    text = page_markdown(small)
+    assert text == page_markdown(run_verification(configs=1500, elements=12, seed=0))
+    for claim in CLAIMS:
+        assert f"`{claim.id}`" in text and claim.latex in text
+    assert "1,512 configurations" in text and "0 disagreements" in text
+    for item in to_json(small)["proofs"]["items"]:
+        if item["status"] == "checked":
+            assert item["range"] in text
+    # render_page runs the verification itself (a small one here)
+    monkeypatch.setattr(page, "run_verification", lambda seed: run_verification(
+        configs=300, elements=5, seed=seed, only=["dv.1"]
+    ))  # fmt: skip
+    rendered = render_page()
+    assert rendered.startswith("# Verification") and "`dv.1`" in rendered
+    assert "seconds" not in rendered and " s:" not in rendered

@@ -1,0 +1,105 @@
+"""Verify can fail: break the engine (monkeypatch) and both the proofs and the sweep say so.
+
+Each mutation replaces one engine function where derive looks it up (``derive.shapes``,
+``derive.conv``). The catalogue's claims and the sweep read the engine at call time, so the
+broken formula is what they verify.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+
+import derive.conv
+import derive.shapes
+from derive.params import as_dim, padding_pair
+from derive.verify.report import run_verification
+
+ORIGINAL_CONV = derive.shapes.conv_output_size
+ORIGINAL_POOL = derive.shapes.pool_output_size
+ORIGINAL_TRANSPOSE = derive.shapes.conv_transpose_output_size
+ORIGINAL_CONV2D = derive.conv.conv2d
+
+
+def conv_with_ceil(size, kernel_size, stride=1, padding=0, dilation=1):
+    """The convolution size rounding up instead of down."""
+    return ORIGINAL_CONV(size, kernel_size, stride, padding, dilation).replace(sp.floor, sp.ceiling)
+
+
+def conv_without_plus_one(size, kernel_size, stride=1, padding=0, dilation=1):
+    """The convolution size without its '+ 1'."""
+    return ORIGINAL_CONV(size, kernel_size, stride, padding, dilation) - 1
+
+
+def pool_without_last_window_rule(
+    size, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
+):
+    """ceil_mode rounding up but keeping a last window that starts in the right padding."""
+    if not ceil_mode:
+        return ORIGINAL_POOL(size, kernel_size, stride, padding, dilation, ceil_mode)
+    ORIGINAL_POOL(size, kernel_size, stride, padding, dilation, ceil_mode)  # same rejections
+    k, d = as_dim(kernel_size, "k"), as_dim(dilation, "d")
+    s = k if stride is None else as_dim(stride, "s")
+    lo, hi = padding_pair(padding)
+    return sp.floor((as_dim(size, "n") + lo + hi - d * (k - 1) - 1 + s - 1) / s) + 1
+
+
+def transpose_ignoring_output_padding(
+    size, kernel_size, stride=1, padding=0, output_padding=0, dilation=1
+):
+    """The transposed-convolution size forgetting its output padding."""
+    ORIGINAL_TRANSPOSE(size, kernel_size, stride, padding, output_padding, dilation)
+    return ORIGINAL_TRANSPOSE(size, kernel_size, stride, padding, 0, dilation)
+
+
+def conv2d_flipped(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """A true convolution (kernel flipped) where torch cross-correlates."""
+    from derive.tensors import read_tensor, to_array
+
+    flat, shape = read_tensor(weight, "weight")
+    kh, kw = shape[-2:]
+    planes = [flat[i : i + kh * kw] for i in range(0, len(flat), kh * kw)]
+    flipped = [v for plane in planes for v in reversed(plane)]
+    return ORIGINAL_CONV2D(input, to_array(flipped, shape), bias, stride, padding, dilation, groups)
+
+
+MUTATIONS = [
+    # (module, name, broken function, claims that must fail, ops where the sweep must fail)
+    (derive.shapes, "conv_output_size", conv_with_ceil,
+     {"book.stride-size", "dv.6", "dv.15", "framework.tf-same-size"}, {"conv1d"}),
+    (derive.shapes, "conv_output_size", conv_without_plus_one,
+     {"book.valid-size", "dv.1", "dv.2", "framework.torch-same-size"}, {"conv1d"}),
+    (derive.shapes, "pool_output_size", pool_without_last_window_rule,
+     {"framework.torch-pool-ceil-formula", "pooling.ceil-last-window"},
+     {"max_pool1d", "avg_pool1d"}),
+    (derive.shapes, "conv_transpose_output_size", transpose_ignoring_output_padding,
+     {"dv.14", "composition.transpose-restores-size", "framework.torch-conv-transpose-formula"},
+     {"conv_transpose1d"}),
+    (derive.conv, "conv2d", conv2d_flipped,
+     {"book.corr2d-example", "book.worked-numbers"}, {"conv2d"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "module, name, broken, failing_claims, failing_ops",
+    MUTATIONS,
+    ids=[m[2].__name__ for m in MUTATIONS],
+)
+def test_a_broken_engine_fails_proofs_and_sweep(
+    monkeypatch, module, name, broken, failing_claims, failing_ops
+):
+    monkeypatch.setattr(module, name, broken)
+    report = run_verification(configs=4000, elements=80, seed=1)
+    failed = {r.claim.id for r in report.results if r.outcome.status == "FAILED"}
+    assert failing_claims <= failed, sorted(failed)
+    assert not report.ok
+    assert report.sweep.failed > 0
+    ops = {d.op for d in report.sweep.disagreements}
+    assert failing_ops <= ops, ops
+    # every disagreement names its configuration
+    assert all(d.config for d in report.sweep.disagreements)
+
+
+def test_the_unbroken_engine_passes_the_same_run():
+    report = run_verification(configs=4000, elements=80, seed=1)
+    assert report.ok, [str(d) for d in report.sweep.disagreements[:5]]

@@ -2,6 +2,8 @@
 
 What they do, in build order:
 
+* **doctests** (``on_config``): a Markdown preprocessor fences the bare ``>>>`` examples of the
+  engine's docstrings, which the API reference renders, as ``pycon`` code.
 * **nav globs** (``on_config``): a nav entry such as ``examples/*.md`` expands to the matching
   pages, sorted, leaving out pages the nav lists elsewhere; a section left empty is dropped.
   Generated examples thus enter the nav without hand edits.
@@ -13,6 +15,8 @@ What they do, in build order:
   ``console derive-exec`` block runs ``derive`` command lines in-process; the comment
   ``<!-- derive-commands -->`` becomes the ``--help`` of every subcommand. Every value shown by
   these blocks is computed at build time, never typed.
+* **docstring roles** (``on_page_content``): Sphinx roles such as ``:func:`conv2d``` in the
+  engine's docstrings become links to the API reference.
 * **notebook pages** (``on_page_content``): nbconvert writes ``<script>`` tags for MathJax 2 and
   mermaid from a CDN; they are removed (the site's MathJax typesets notebook math instead), and
   a download link to the ``.ipynb`` is put under the notebook's title.
@@ -35,8 +39,12 @@ from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from markdown import Markdown
+from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
@@ -112,7 +120,63 @@ def expand_nav(items: list[Any], pages: list[str], listed: set[str]) -> list[Any
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# doctests in docstrings
+
+
+class DoctestFences(Preprocessor):
+    """Fence the bare doctests (``>>>`` lines and their output) of docstrings as ``pycon``.
+
+    Markdown would read ``>>>`` as a nested quote; the engine's docstrings are doctests.
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        fence: str | None = None
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            stripped = line.lstrip()
+            indent = line[: len(line) - len(stripped)]
+            opening = re.match(r"(`{3,}|~{3,})", stripped)
+            if fence is not None or opening:
+                if fence is None:
+                    fence = opening.group(1) if opening else None
+                elif stripped.startswith(fence) and not stripped[len(fence) :].strip():
+                    fence = None
+                out.append(line)
+                i += 1
+                continue
+            if not stripped.startswith(">>>"):
+                out.append(line)
+                i += 1
+                continue
+            block = []
+            while i < len(lines) and lines[i].strip() and lines[i].startswith(indent):
+                block.append(lines[i])
+                i += 1
+            out.extend(["", indent + "```pycon", *block, indent + "```", ""])
+        return out
+
+
+class DoctestFencesExtension(Extension):
+    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 - Markdown's API
+        md.preprocessors.register(DoctestFences(md), "derive_doctest_fences", 40)
+
+
+def fence_doctests(markdown: str) -> str:
+    """What :class:`DoctestFences` makes of a docstring.
+
+    >>> fence_doctests("Text.\\n>>> 1 + 1\\n2\\n\\nMore.").splitlines()
+    ['Text.', '', '```pycon', '>>> 1 + 1', '2', '```', '', '', 'More.']
+    """
+    return "\n".join(DoctestFences().run(markdown.split("\n")))
+
+
+@event_priority(100)  # before mkdocstrings reads the Markdown extensions
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    if not any(isinstance(e, DoctestFencesExtension) for e in config.markdown_extensions):
+        config.markdown_extensions.append(DoctestFencesExtension())  # type: ignore[arg-type]
     if config.nav:
         config.nav = expand_nav(
             config.nav, _doc_pages(Path(config.docs_dir)), _listed(config.nav)
@@ -328,10 +392,37 @@ def clean_notebook_html(content: str) -> str:
     return _SCRIPT.sub(lambda m: "" if _drop_script(m) else m.group(0), content)
 
 
+_ROLE = re.compile(
+    r":(?:py:)?(?:mod|func|class|meth|attr|exc|data|obj|const):<code>(~?)([\w.]+?)(\(\))?</code>"
+)
+
+
+def link_roles(content: str) -> str:
+    """Turn the Sphinx roles of docstrings (``:func:`conv2d```) into cross-references.
+
+    They become mkdocs-autorefs references to ``derive.NAME``, resolved after every page is
+    rendered; one that names nothing on the site stays plain code.
+
+    >>> link_roles('see :func:<code>conv2d</code> and :mod:<code>~derive.cli</code>')
+    'see <autoref identifier="derive.conv2d" optional><code>conv2d()</code></autoref> and \
+<autoref identifier="derive.cli" optional><code>cli</code></autoref>'
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        tilde, name, call = match.groups()
+        ident = name if name.split(".")[0] == "derive" else f"derive.{name}"
+        shown = name.rsplit(".", 1)[-1] if tilde else name
+        if call or ":func:" in match[0] or ":meth:" in match[0]:
+            shown += "()"
+        return f'<autoref identifier="{ident}" optional><code>{shown}</code></autoref>'
+
+    return _ROLE.sub(replace, content)
+
+
 def on_page_content(html_: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     src = page.file.src_uri
     if not src.endswith(".ipynb"):
-        return html_
+        return link_roles(html_) if ":<code>" in html_ else html_
     name = PurePosixPath(src).name
     link = (
         f'<p class="derive-nb-download"><a class="md-button" href="{html.escape(name)}" '

@@ -243,7 +243,7 @@ def test_sweep_is_deterministic():
 
 # ---------------------------------------------------------------- command and page
 def test_table_output_and_claim_filter(capsys):
-    code = main(["verify", "--no-sweep", "--claim", "dv.", "--no-progress"])
+    code = main(["verify", "--no-sweep", "--claim", "dv", "--no-progress"])
     out, err = capsys.readouterr()
     assert code == 0 and err == ""
     lines = [line for line in out.splitlines() if line.startswith("dv.")]
@@ -255,7 +255,7 @@ def test_bad_arguments_are_one_line_errors(capsys):
     assert main(["verify", "--no-sweep", "--claim", "nonsense"]) == 2
     assert main(["verify", "--configs", "-3"]) == 2
     err = capsys.readouterr().err
-    assert "no claim id starts with nonsense" in err and "--configs=-3" in err
+    assert "no claim or group named nonsense" in err and "--configs=-3" in err
 
 
 def test_verify_imports_no_torch_until_the_sweep():

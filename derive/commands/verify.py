@@ -42,8 +42,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--claim",
         action="append",
         default=None,
-        metavar="PREFIX",
-        help="only claims whose id starts with PREFIX (repeatable)",
+        metavar="ID",
+        help="only this claim, or a group such as dv or book (repeatable)",
     )
     bar = parser.add_mutually_exclusive_group()
     bar.add_argument(
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     if args.claim and not report.results:
-        raise ShapeError(f"no claim id starts with {', '.join(args.claim)}")
+        raise ShapeError(f"no claim or group named {', '.join(args.claim)}")
     if args.json:
         sys.stdout.write(json.dumps(to_json(report)) + "\n")
         if report.sweep is not None:

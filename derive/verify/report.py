@@ -57,11 +57,17 @@ class Report:
         return self.count(FAILED) == 0 and (self.sweep is None or self.sweep.failed == 0)
 
 
+def _selects(name: str, claim_id: str) -> bool:
+    """``dv.1`` selects that claim only; ``dv`` or ``dv.`` selects the group."""
+    group = name.rstrip(".")
+    return claim_id == name or claim_id.startswith(group + ".")
+
+
 def run_claims(
     only: Sequence[str] | None = None, progress: Progress | None = None
 ) -> list[ClaimResult]:
-    """Establish every claim (or those whose id starts with one of ``only``)."""
-    chosen = [c for c in CLAIMS if only is None or any(c.id.startswith(o) for o in only)]
+    """Establish every claim, or only those named in ``only`` (an id, or a group like ``dv``)."""
+    chosen = [c for c in CLAIMS if only is None or any(_selects(o, c.id) for o in only)]
     results = []
     for index, claim in enumerate(chosen):
         results.append(ClaimResult(claim, establish(claim)))

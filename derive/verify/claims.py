@@ -18,6 +18,12 @@ is ``derive.shapes.conv_output_size`` as it is *now*), so a patched engine is wh
 verified. Sources: the seed page (the CNN chapter of *Dive into Deep Learning*), V. Dumoulin
 and F. Visin, *A guide to convolution arithmetic for deep learning* (2016), and the
 documentation of PyTorch, TensorFlow and ONNX.
+
+>>> claim = claim_by_id("dv.6")
+>>> claim.latex
+'o = \\left\\lfloor \\frac{i + 2p - k}{s} \\right\\rfloor + 1'
+>>> establish(claim).status
+'proved'
 """
 
 from __future__ import annotations

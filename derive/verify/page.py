@@ -4,6 +4,11 @@
 page's Markdown (arithmatex ``$...$`` / ``$$...$$``). Nothing on it depends on the clock:
 no timings, no dates, so rebuilding gives the same bytes. ``derive build`` writes it to
 ``docs/verification.md``.
+
+>>> from derive.verify.report import run_verification
+>>> text = page_markdown(run_verification(sweep=False, only=["dv.1"]))
+>>> text.splitlines()[0], "### `dv.1` - proved" in text
+('# Verification', True)
 """
 
 from __future__ import annotations

@@ -107,7 +107,13 @@ def _product(**axes: Any) -> dict[str, np.ndarray]:
 
 
 def build_grids() -> list[Grid]:
-    """The full grids (about 119,000 configurations)."""
+    """The full grids (about 119,000 configurations).
+
+    >>> [(g.op, len(g)) for g in build_grids()]
+    [('conv1d', 60480), ('max_pool1d', 23040), ('avg_pool1d', 7680), ('conv_transpose1d', 27648)]
+    >>> build_grids()[3].config(0)
+    {'size': 1, 'kernel_size': 1, 'stride': 1, 'padding': 0, 'output_padding': 0, 'dilation': 1}
+    """
     pads = [(_INT, p_, p_) for p_ in range(4)]
     pads += [(_PAIR, a, b) for a in range(4) for b in range(4) if a != b]
     pads += [(_SAME, 0, 0), (_VALID, 0, 0)]

@@ -85,6 +85,8 @@ def _summary(report: Report) -> list[str]:
         "cases against torch in float64.",
         "",
     ]
+    if sweep is not None and sweep.notes:
+        lines += ["### Notes", ""] + [f"- {note}" for note in sweep.notes] + [""]
     if sweep is not None and sweep.disagreements:
         lines += ["### Disagreements", ""]
         lines += [f"- `{d}`" for d in sweep.disagreements[:SHOWN_DISAGREEMENTS]]

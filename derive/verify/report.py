@@ -174,6 +174,7 @@ def format_summary(report: Report) -> str:
             f"{sweep.failed} disagreements; {sweep.rejected:,} rejected by both; "
             f"{sweep.engine_sampled} also run through the engine numerically"
         )
+        lines.extend(f"  note: {note}" for note in sweep.notes)
         lines.extend(f"  disagreement: {d}" for d in sweep.disagreements)
     lines.append(f"verify took {report.seconds:.1f} s: {'all passed' if report.ok else 'FAILURES'}")
     return "\n".join(lines)

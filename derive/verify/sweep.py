@@ -52,6 +52,7 @@ _n, _k, _s, _d = sp.symbols("n k s d", integer=True, positive=True)
 _lo, _hi, _p, _op = sp.symbols("lo hi p op", integer=True, nonnegative=True)
 
 REJECT = -1  # model / torch value for "rejected"
+ERROR = -2  # the engine raised something other than ShapeError, or gave no integer
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class SweepResult:
     element_cases: int = 0
     disagreements: list[Disagreement] = field(default_factory=list)
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -263,7 +265,12 @@ def _engine_call(op: str, c: dict[str, Any]) -> int:
             )
     except ShapeError:
         return REJECT
-    return int(v)
+    except Exception:  # a broken engine: anything but a size or a ShapeError is an error
+        return ERROR
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return ERROR
 
 
 # ---------------------------------------------------------------- torch
@@ -338,6 +345,8 @@ def _torch_lengths(grid: Grid, tick: Callable[[int], None]) -> np.ndarray:
 
 
 def _show(value: int) -> str:
+    if value == ERROR:
+        return "an error (not a size, not a ShapeError)"
     return "ShapeError" if value == REJECT else f"size {value}"
 
 
@@ -452,6 +461,11 @@ def _run_elements(
             ours: Any = _engine_2d(op, params, x, w, b)
         except ShapeError as exc:
             ours = exc
+        except Exception as exc:  # a broken engine: report it as a disagreement
+            result.disagreements.append(Disagreement(op, config, f"raised {exc!r}", "-"))
+            result.element_cases += 1
+            tick(1)
+            continue
         try:
             theirs: Any = _torch_2d(op, params, x, w, b)
         except (RuntimeError, ValueError) as exc:
@@ -518,7 +532,11 @@ def run_sweep(
             progress(done, total)
 
     for grid in grids:
-        model = _model(grid)
+        try:
+            model = _model(grid)
+        except Exception as exc:  # the engine's symbolic formula is unusable: ask it numerically
+            result.notes.append(f"{grid.op}: no compiled formula ({type(exc).__name__}: {exc})")
+            model = np.array([_engine_call(grid.op, grid.config(i)) for i in range(len(grid))])
         theirs = _torch_lengths(grid, tick)
         result.by_op[grid.op] = len(grid)
         result.configurations += len(grid)

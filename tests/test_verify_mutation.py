@@ -103,3 +103,16 @@ def test_a_broken_engine_fails_proofs_and_sweep(
 def test_the_unbroken_engine_passes_the_same_run():
     report = run_verification(configs=4000, elements=80, seed=1)
     assert report.ok, [str(d) for d in report.sweep.disagreements[:5]]
+
+
+def test_an_engine_that_crashes_is_reported_not_fatal(monkeypatch):
+    def crashing(*args, **kwargs):
+        raise TypeError("broken on purpose")
+
+    monkeypatch.setattr(derive.shapes, "conv_output_size", crashing)
+    report = run_verification(configs=600, elements=10, seed=2, only=["dv", "book"])
+    assert not report.ok
+    failed = [r for r in report.results if r.outcome.status == "FAILED"]
+    assert any("broken on purpose" in r.outcome.detail for r in failed)
+    assert any(note.startswith("conv1d: no compiled formula") for note in report.sweep.notes)
+    assert any(d.op == "conv1d" for d in report.sweep.disagreements)

@@ -343,12 +343,16 @@ def run_counterexample(spec: Counterexample) -> Outcome:
 def run_raises(spec: Raises) -> Outcome:
     """Each symbolic family must be rejected: SymPy decides the engine's condition for all of it."""
     start = time.perf_counter()
+    messages = []
     for i, call in enumerate(spec.calls):
         try:
             value = call()
-        except ShapeError:
+        except ShapeError as exc:
+            messages.append(str(exc))
             continue
         return Outcome(
             FAILED, f"family {i + 1} was accepted, giving {value}", time.perf_counter() - start
         )
-    return Outcome(PROVED, f"{len(spec.calls)} families rejected", time.perf_counter() - start)
+    count = f"{len(spec.calls)} {'family' if len(spec.calls) == 1 else 'families'}"
+    detail = f"{count} rejected, e.g. ShapeError: {messages[0]}"
+    return Outcome(PROVED, detail, time.perf_counter() - start)

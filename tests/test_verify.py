@@ -31,17 +31,18 @@ q, u, t = sp.symbols("q u t", **NN)
 r = sp.Symbol("r", **POS)
 
 
-# ---------------------------------------------------------------- one full run, via the CLI
+# ---------------------------------------------------------------- one full default run
 @pytest.fixture(scope="module")
-def full_run():
-    """``derive verify --json`` with the default (full) sweep, run once for the module."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "derive.cli", "verify", "--json", "--no-progress"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    return proc.returncode, json.loads(proc.stdout), proc.stderr
+def full_report():
+    """The default verification (every claim, the full sweep, seed 0), run once."""
+    return run_verification()
+
+
+@pytest.fixture(scope="module")
+def full_run(full_report):
+    payload = json.loads(json.dumps(to_json(full_report)))
+    shown = "\n".join(map(str, full_report.sweep.disagreements))
+    return (0 if full_report.ok else 1), payload, shown
 
 
 def test_full_run_passes_with_the_promised_counts(full_run):
@@ -54,7 +55,28 @@ def test_full_run_passes_with_the_promised_counts(full_run):
     proofs = payload["proofs"]
     assert set(proofs) == {"passed", "failed", "items"}
     assert proofs["failed"] == 0 and proofs["passed"] == len(CLAIMS) == len(proofs["items"])
-    assert "disagreement" not in err
+
+
+def test_cli_json_prints_exactly_the_promised_object(capsys):
+    code = main(["verify", "--json", "--claim", "dv", "--configs", "400", "--elements", "4"])
+    out, err = capsys.readouterr()
+    payload = json.loads(out)
+    assert code == 0 and err == ""
+    assert set(payload) == {"proofs", "numeric"} and set(payload["numeric"]) == {
+        "configurations",
+        "failed",
+    }
+    assert payload["numeric"] == {"configurations": 404, "failed": 0}
+    assert payload["proofs"]["passed"] == 15 and payload["proofs"]["failed"] == 0
+
+
+def test_cli_exit_status_is_1_on_a_failure(monkeypatch, capsys):
+    import derive.shapes
+
+    monkeypatch.setattr(derive.shapes, "conv_output_size", lambda *a, **k: sp.Integer(0))
+    assert main(["verify", "--no-sweep", "--claim", "dv.1"]) == 1
+    out = capsys.readouterr().out
+    assert "dv.1" in out and "FAILED" in out and "1 FAILED" in out
 
 
 def test_items_carry_what_the_report_promises(full_run):
@@ -267,18 +289,20 @@ def test_verify_imports_no_torch_until_the_sweep():
     assert out.stdout.strip() == "False"
 
 
-def test_page_is_deterministic_and_complete(monkeypatch):
+def test_page_is_deterministic_and_complete(monkeypatch, full_report):
     import derive.verify.page as page
 
-    small = run_verification(configs=1500, elements=12, seed=0)
-    text = page_markdown(small)
-    assert text == page_markdown(run_verification(configs=1500, elements=12, seed=0))
+    text = page_markdown(full_report)
     for claim in CLAIMS:
         assert f"`{claim.id}`" in text and claim.latex in text
-    assert "1,512 configurations" in text and "0 disagreements" in text
-    for item in to_json(small)["proofs"]["items"]:
+    assert f"{full_report.sweep.configurations:,} configurations" in text
+    assert "**0 disagreements**" in text
+    for item in to_json(full_report)["proofs"]["items"]:
         if item["status"] == "checked":
             assert item["range"] in text
+    # the same run twice gives the same page (no timings, no dates)
+    small = [run_verification(configs=800, elements=6, only=["dv", "pooling"]) for _ in range(2)]
+    assert page_markdown(small[0]) == page_markdown(small[1])
     # render_page runs the verification itself (a small one here)
     monkeypatch.setattr(page, "run_verification", lambda seed: run_verification(
         configs=300, elements=5, seed=seed, only=["dv.1"]

@@ -14,7 +14,7 @@ import sys
 
 __all__ = ["HELP", "configure", "run"]
 
-HELP = "prove derive's claims (SymPy) and sweep PyTorch over ~119,000 configurations"
+HELP = "prove derive's claims (SymPy) and compare the engine with PyTorch on a large grid"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -3,7 +3,7 @@ r"""The numeric sweep: the engine against PyTorch over a large grid of configura
 **Shapes and rejections.** Four one-dimensional grids - convolution (integer, asymmetric,
 ``'same'`` and ``'valid'`` padding, dilation), max pooling (``ceil_mode``, dilation,
 ``stride=None``), average pooling (``ceil_mode``) and transposed convolution (output padding,
-dilation) - about 119,000 configurations in all. For each one torch is asked for the output
+dilation) - over 100,000 configurations in all. For each one torch is asked for the output
 length (or raises), and the engine's answer must match: the same length, or a
 :class:`derive.ShapeError` where torch raises.
 
@@ -109,7 +109,7 @@ def _product(**axes: Any) -> dict[str, np.ndarray]:
 
 
 def build_grids() -> list[Grid]:
-    """The full grids (about 119,000 configurations).
+    """The full grids, one per operation (counts below).
 
     >>> [(g.op, len(g)) for g in build_grids()]
     [('conv1d', 60480), ('max_pool1d', 23040), ('avg_pool1d', 7680), ('conv_transpose1d', 27648)]

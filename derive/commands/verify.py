@@ -21,7 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print a JSON object instead of the table"
     )
-    parser.add_argument("--quick", action="store_true", help="sweep 10,000 configurations only")
+    parser.add_argument("--quick", action="store_true", help="a small sample only")
     parser.add_argument(
         "--configs",
         type=int,
@@ -34,7 +34,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="2-D element cases compared with torch (default 480)",
+        help="2-D element cases compared with torch (default: a few hundred)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every sample (default 0)")
     parser.add_argument("--no-sweep", action="store_true", help="proofs only, no torch")

@@ -6,10 +6,14 @@ What they do, in build order:
   engine's docstrings, which the API reference renders, as ``pycon`` code.
 * **nav globs** (``on_config``): a nav entry such as ``examples/*.md`` expands to the matching
   pages, sorted, leaving out pages the nav lists elsewhere; a section left empty is dropped.
-  Generated examples thus enter the nav without hand edits.
+  Generated examples thus enter the nav without hand edits. A page that ``derive build``
+  writes from a provider (``derive.build.PROVIDERS``) is left out of the nav while it does not
+  exist, since the build skips a provider it cannot import; any other missing page is an error.
 * **MathJax from the site itself** (``on_files``): MathJax 3 is copied from the installed
   ``django-static-mathjax`` wheel (PyPI) into ``assets/vendor/mathjax/`` of the built site.
   Nothing is committed and nothing is fetched from a CDN.
+* **titles** (``on_page_markdown``): a page that opens with a comment (the marker of generated
+  files) still takes its title from its H1.
 * **executed snippets** (``on_page_markdown``): a fenced block whose info string is
   ``pycon derive-exec`` is run as a Python session and replaced by its transcript; a
   ``console derive-exec`` block runs ``derive`` command lines in-process; the comment
@@ -173,14 +177,52 @@ def fence_doctests(markdown: str) -> str:
     return "\n".join(DoctestFences().run(markdown.split("\n")))
 
 
+def provided_pages() -> set[str]:
+    """Pages under docs/ that ``derive build`` writes from a provider (it may skip one)."""
+    try:
+        from derive.build import PROVIDERS
+    except ImportError:
+        return set()
+    return set(PROVIDERS)
+
+
+def drop_missing(items: list[Any], pages: list[str], optional: set[str]) -> list[Any]:
+    """Leave out nav entries for ``optional`` pages that do not exist; drop emptied sections.
+
+    >>> drop_missing(["a.md", {"V": "v.md"}, {"S": [{"N": "n.md"}]}], ["a.md"], {"v.md", "n.md"})
+    ['a.md']
+    """
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, str):
+            if item in optional and item not in pages:
+                continue
+            out.append(item)
+        elif isinstance(item, dict):
+            section: dict[str, Any] = {}
+            for title, value in item.items():
+                if isinstance(value, list):
+                    value = drop_missing(value, pages, optional)
+                    if not value:
+                        continue
+                elif isinstance(value, str) and value in optional and value not in pages:
+                    continue
+                section[title] = value
+            if section:
+                out.append(section)
+        else:
+            out.append(item)
+    return out
+
+
 @event_priority(100)  # before mkdocstrings reads the Markdown extensions
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     if not any(isinstance(e, DoctestFencesExtension) for e in config.markdown_extensions):
         config.markdown_extensions.append(DoctestFencesExtension())  # type: ignore[arg-type]
     if config.nav:
-        config.nav = expand_nav(
-            config.nav, _doc_pages(Path(config.docs_dir)), _listed(config.nav)
-        )
+        pages = _doc_pages(Path(config.docs_dir))
+        nav = expand_nav(config.nav, pages, _listed(config.nav))
+        config.nav = drop_missing(nav, pages, provided_pages())
     return config
 
 
@@ -358,7 +400,31 @@ def expand_snippets(markdown: str, where: str) -> str:
     return markdown
 
 
+_LEADING_COMMENTS = re.compile(r"\A(?:\s*<!--.*?-->)+\s*", re.DOTALL)
+_H1 = re.compile(r"# +(.+?)(?: +#+)? *(?:\{[^}\n]*\})? *$", re.MULTILINE)
+
+
+def title_after_comments(markdown: str) -> str | None:
+    """The H1 of a page that starts with HTML comments (a generated-file marker), else None.
+
+    MkDocs takes a page's title from its H1 only when the H1 is the first block; a marker
+    comment above it would leave the page titled after its file name.
+
+    >>> title_after_comments("<!-- generated -->\\n# Padding and `p = k - 1`\\n\\nText")
+    'Padding and p = k - 1'
+    >>> title_after_comments("# Plain\\n") is None
+    True
+    """
+    lead = _LEADING_COMMENTS.match(markdown)
+    if not lead:
+        return None
+    heading = _H1.match(markdown, lead.end())
+    return heading[1].replace("`", "").strip() if heading else None
+
+
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    if "title" not in page.meta and (title := title_after_comments(markdown)):
+        page.meta["title"] = title
     if "derive-exec" in markdown or _COMMANDS_MARKER in markdown:
         return expand_snippets(markdown, page.file.src_uri)
     return markdown

@@ -21,6 +21,7 @@ __all__ = ["main", "COMMANDS"]
 #: subcommand name -> module implementing it
 COMMANDS: dict[str, str] = {
     "shape": "derive.commands.shape",
+    "build": "derive.commands.build",
     "verify": "derive.commands.verify",
 }
 

@@ -127,11 +127,11 @@ def test_executed_snippets() -> None:
 
 def test_nav_globs_cover_the_generated_examples() -> None:
     hooks = _load_hooks()
-    import yaml
+    from mkdocs.config import load_config
 
-    config = yaml.load(CONFIG.read_text(), Loader=yaml.BaseLoader)
+    declared = load_config(str(CONFIG)).nav
     pages = hooks._doc_pages(DOCS)
-    nav = hooks.expand_nav(config["nav"], pages, hooks._listed(config["nav"]))
+    nav = hooks.expand_nav(declared, pages, hooks._listed(declared))
     in_nav = hooks._listed(nav)
     examples = [p for p in pages if p.startswith("examples/")]
     assert set(examples) <= in_nav

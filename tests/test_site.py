@@ -51,27 +51,37 @@ LOCAL_HOST = "127.0.0.1"
 TIMEOUT_MS = 20_000
 
 # -------------------------------------------------------------------------------------------
-# the hooks module (docs/hooks.py is loaded by path, like mkdocs does)
+# the hook modules (docs/hooks/*.py are loaded by path, as mkdocs does)
+
+HOOKS = ("nav", "snippets", "offline")
 
 
-def _load_hooks() -> Any:
+@functools.cache
+def _hook(name: str) -> Any:
     pytest.importorskip("mkdocs", reason="mkdocs is not installed (pip install -e '.[docs]')")
-    spec = importlib.util.spec_from_file_location("derive_site_hooks", DOCS / "hooks.py")
+    path = DOCS / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"derive_site_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_hooks_doctests() -> None:
-    hooks = _load_hooks()
-    result = doctest.testmod(hooks, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 4
+@pytest.mark.parametrize("name", HOOKS)
+def test_hook_doctests(name: str) -> None:
+    result = doctest.testmod(_hook(name), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 2
     assert result.failed == 0
 
 
+def test_hooks_are_all_configured() -> None:
+    text = CONFIG.read_text(encoding="utf-8")
+    assert all(f"docs/hooks/{name}.py" in text for name in HOOKS)
+    assert sorted(p.stem for p in (DOCS / "hooks").glob("*.py")) == sorted(HOOKS)
+
+
 def test_offsite_guard_catches_every_kind_of_load() -> None:
-    hooks = _load_hooks()
+    offline = _hook("offline")
     page = """
     <a href="https://example.org/">a link loads nothing</a>
     <link rel="canonical" href="https://example.org/x/">
@@ -82,13 +92,13 @@ def test_offsite_guard_catches_every_kind_of_load() -> None:
     <script type="module">const m = await import("https://cdn.example/m.mjs");</script>
     <script src="../assets/vendor/mathjax/tex-chtml.js"></script>
     """
-    found = hooks.offsite_loads(page)
+    found = offline.offsite_loads(page)
     assert len(found) == 5, found
     assert not any("canonical" in f or "figure.svg" in f or "mathjax" in f for f in found)
 
 
 def test_notebook_cleaning_keeps_local_scripts() -> None:
-    hooks = _load_hooks()
+    offline = _hook("offline")
     page = (
         '<script src=""> </script>'
         '<script type="text/x-mathjax-config">init_mathjax();</script>'
@@ -97,11 +107,11 @@ def test_notebook_cleaning_keeps_local_scripts() -> None:
         '<script src="https://cdn.example/require.js"></script>'
         "<p>$x$</p><script>copy()</script>"
     )
-    assert hooks.clean_notebook_html(page) == "<p>$x$</p><script>copy()</script>"
+    assert offline.clean_notebook_html(page) == "<p>$x$</p><script>copy()</script>"
 
 
 def test_executed_snippets() -> None:
-    hooks = _load_hooks()
+    snippets = _hook("snippets")
     page = (
         "Text\n\n"
         "    ```pycon derive-exec\n"
@@ -114,25 +124,25 @@ def test_executed_snippets() -> None:
     )
     from derive import conv_output_size
 
-    out = hooks.expand_snippets(page, "x.md")
+    out = snippets.expand_snippets(page, "x.md")
     value = conv_output_size(8, 3, padding=1)
     assert f"    >>> conv_output_size(8, 3, padding=1)\n    {value}\n" in out
     assert "$ derive shape conv --size 2 --kernel 3\nderive: error: " in out
-    with pytest.raises(hooks.SnippetError, match="x.md"):
-        hooks.expand_snippets("```pycon derive-exec\n1/0\n```\n", "x.md")
-    with pytest.raises(hooks.SnippetError, match="exited with 2, expected 0"):
+    with pytest.raises(snippets.SnippetError, match="x.md"):
+        snippets.expand_snippets("```pycon derive-exec\n1/0\n```\n", "x.md")
+    with pytest.raises(snippets.SnippetError, match="exited with 2, expected 0"):
         failing = "```console derive-exec\n$ derive shape conv --size 2 --kernel 3\n```\n"
-        hooks.expand_snippets(failing, "x.md")
+        snippets.expand_snippets(failing, "x.md")
 
 
 def test_nav_globs_cover_the_generated_examples() -> None:
-    hooks = _load_hooks()
+    nav_hook = _hook("nav")
     from mkdocs.config import load_config
 
     declared = load_config(str(CONFIG)).nav
-    pages = hooks._doc_pages(DOCS)
-    nav = hooks.expand_nav(declared, pages, hooks._listed(declared))
-    in_nav = hooks._listed(nav)
+    pages = nav_hook._doc_pages(DOCS)
+    nav = nav_hook.expand_nav(declared, pages, nav_hook._listed(declared))
+    in_nav = nav_hook._listed(nav)
     examples = [p for p in pages if p.startswith("examples/")]
     assert set(examples) <= in_nav
 
@@ -223,8 +233,8 @@ def test_reference_documents_the_public_api(site_dir: Path) -> None:
 
 
 def test_every_source_page_was_built(site_dir: Path) -> None:
-    hooks = _load_hooks()
-    missing = [p for p in hooks._doc_pages(DOCS) if not (site_dir / _built_html(p)).is_file()]
+    pages = _hook("nav")._doc_pages(DOCS)
+    missing = [p for p in pages if not (site_dir / _built_html(p)).is_file()]
     assert not missing
 
 
@@ -397,8 +407,7 @@ def _problems(records: list[PageRecord], attr: str) -> dict[str, list[str]]:
 def test_every_page_was_opened(site_report: list[PageRecord], site_dir: Path) -> None:
     paths = {r.path for r in site_report}
     assert "" in paths and "404.html" in paths
-    hooks = _load_hooks()
-    for src in hooks._doc_pages(DOCS):
+    for src in _hook("nav")._doc_pages(DOCS):
         built = _built_html(src)
         assert built[: -len("index.html")] in paths or built in paths, src
 

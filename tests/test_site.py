@@ -230,6 +230,8 @@ def test_reference_documents_the_public_api(site_dir: Path) -> None:
     page = (site_dir / "reference" / "index.html").read_text(encoding="utf-8")
     missing = [n for n in derive.__all__ if n != "__version__" and f'id="derive.{n}"' not in page]
     assert not missing, f"not in the API reference: {missing}"
+    assert 'class="gp">&gt;&gt;&gt;' in page  # doctests rendered as code ...
+    assert "<blockquote>" not in page  # ... not as Markdown's nested quotes
 
 
 def test_every_source_page_was_built(site_dir: Path) -> None:

@@ -174,6 +174,39 @@ def test_repeated_and_shared_symbols_fall_back_to_add(data, size, kernel, pool, 
     assert_equals_definition(X, W, B, padding=((1, 0), (0, 1)))
 
 
+@settings(max_examples=60)
+@given(data=st.data(), size=pairs(st.integers(1, 4)), kernel=pairs(st.integers(1, 3)))
+def test_weight_sharing_input_symbols_falls_back_to_add(data, size, kernel):
+    """Distinct input symbols, but the weight (and bias) reuse them: products like x**2 and
+    terms that combine must come out as SymPy's Add builds them."""
+    X = symbol_array("x", (1, *size))
+    pool = list(X._array)
+    nw = 2 * kernel[0] * kernel[1]
+    W = as_array(data.draw(st.lists(st.sampled_from(pool), min_size=nw, max_size=nw)),
+                 (2, 1, *kernel))
+    B = as_array(data.draw(st.lists(st.sampled_from(pool), min_size=2, max_size=2)), (2,))
+    assert_equals_definition(X, W, None, padding=1)
+    assert_equals_definition(X, W, B)
+
+
+@settings(max_examples=60)
+@given(
+    data=st.data(),
+    size=pairs(st.integers(1, 4)),
+    kernel=pairs(st.integers(1, 3)),
+    pools=pairs(st.integers(1, 3)),
+)
+def test_repeats_within_disjoint_input_and_weight_fall_back_to_add(data, size, kernel, pools):
+    """Input and weight share no symbol, but each repeats its own: equal products in one
+    window must combine (2*a*b), which the fast path cannot do."""
+    A, Bs = sp.symbols(f"a0:{pools[0]}"), sp.symbols(f"b0:{pools[1]}")
+    nx, nw = size[0] * size[1], kernel[0] * kernel[1]
+    X = as_array(data.draw(st.lists(st.sampled_from(A), min_size=nx, max_size=nx)), (1, *size))
+    W = as_array(data.draw(st.lists(st.sampled_from(Bs), min_size=nw, max_size=nw)),
+                 (1, 1, *kernel))
+    assert_equals_definition(X, W, padding=((0, 1), (1, 0)))
+
+
 def test_non_commutative_symbols_keep_their_products_in_order():
     A = sp.symbols("z0:4", commutative=False)
     K = sp.symbols("a0:2", commutative=False)

@@ -26,7 +26,7 @@ docs: $(STAMP)
 	$(BIN)/mkdocs build --strict
 
 serve: docs
-	$(BIN)/python -m http.server --directory site 8000
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory site 8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

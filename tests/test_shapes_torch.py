@@ -75,28 +75,28 @@ conv_padding = st.one_of(
 )
 
 
-@settings(max_examples=600)
+@settings(max_examples=1000)
 @given(sizes, kernels, st.one_of(st.just(1), strides), conv_padding, dilations)
 def test_conv_size_matches_torch(n, k, s, padding, d):
     """int, 'same', 'valid' and asymmetric (before, after) padding (torch: F.pad first)."""
     assert ours(conv_output_size, n, k, s, padding, d) == theirs("conv", n, k, s, padding, d)
 
 
-@settings(max_examples=600)
+@settings(max_examples=1000)
 @given(sizes, kernels, st.one_of(st.none(), strides), pads, dilations, st.booleans())
 def test_max_pool_size_matches_torch(n, k, s, p, d, ceil_mode):
     expected = theirs("max_pool", n, k, s, p, d, ceil_mode)
     assert ours(pool_output_size, n, k, s, p, d, ceil_mode) == expected
 
 
-@settings(max_examples=600)
+@settings(max_examples=1000)
 @given(sizes, kernels, st.one_of(st.none(), strides), pads, st.booleans())
 def test_avg_pool_size_matches_torch(n, k, s, p, ceil_mode):
     expected = theirs("avg_pool", n, k, s, p, 1, ceil_mode)
     assert ours(pool_output_size, n, k, s, p, 1, ceil_mode) == expected
 
 
-@settings(max_examples=600)
+@settings(max_examples=1000)
 @given(sizes, kernels, strides, pads, output_pads, dilations)
 def test_conv_transpose_size_matches_torch(n, k, s, p, op, d):
     expected = theirs("conv_transpose", n, k, s, p, output_padding=op, dilation=d)
@@ -267,3 +267,31 @@ def test_symbolic_conv_transpose_formula_matches_torch_at_every_size(k, s, p, op
         expected = theirs("conv_transpose", n, k, s, p, output_padding=op, dilation=d)
         if expected != REJECTED:
             assert expr.xreplace({N: sp.Integer(n)}) == expected, (expr, n)
+
+
+K, S, D = sp.symbols("k s d", integer=True, positive=True)
+P = sp.Symbol("p", integer=True, nonnegative=True)
+FULLY_SYMBOLIC = {
+    "conv": conv_output_size(N, K, S, P, D),
+    "max_pool": pool_output_size(N, K, S, P, D, False),
+    "max_pool_ceil": pool_output_size(N, K, S, P, D, True),
+    "conv_transpose": conv_transpose_output_size(N, K, S, P, 0, D),
+}
+
+
+@settings(max_examples=400)
+@given(sizes, kernels, strides, st.integers(0, 4), dilations)
+def test_fully_symbolic_formulas_match_torch(n, k, s, p, d):
+    """One formula in n, k, s, p, d (ceil_mode's Piecewise included), evaluated at a point."""
+    point = {N: n, K: k, S: s, P: p, D: d}
+    point = {key: sp.Integer(v) for key, v in point.items()}
+    expected = {
+        "conv": theirs("conv", n, k, s, p, d),
+        "max_pool": theirs("max_pool", n, k, s, p, d, False),
+        "max_pool_ceil": theirs("max_pool", n, k, s, p, d, True),
+        "conv_transpose": theirs("conv_transpose", n, k, s, p, dilation=d),
+    }
+    for name, expr in FULLY_SYMBOLIC.items():
+        if expected[name] != REJECTED:
+            value = expr.xreplace(point)
+            assert isinstance(value, sp.Integer) and value == expected[name], (name, point)

@@ -36,6 +36,7 @@ import importlib.util
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -321,28 +322,63 @@ def _render_index(plan: Plan) -> bytes:
     return index_page(entries, marker).encode()
 
 
-def _render_provider(plan: Plan, name: str, key: str) -> bytes:
-    target = plan.providers[name]
+class _ProviderRun:
+    """A page provider running in a child process, alongside the examples.
+
+    Providers may be slow (they derive and check whole pages of their own); in a process of
+    their own they use the second core while this one derives the examples.
+    """
+
+    def __init__(self, plan: Plan, name: str, key: str) -> None:
+        self.name, self.key = name, key
+        self.target = plan.providers[name]
+        self.done = False
+        self.marker = _marker(plan, self.target, key)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from derive.build import _run_provider; "
+                "sys.exit(_run_provider(sys.argv[1]))",
+                self.target,
+            ],
+            cwd=plan.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    def result(self) -> bytes:
+        out, err = self.proc.communicate()
+        self.done = True
+        if self.proc.returncode != 0:
+            lines = err.decode("utf-8", "replace").strip().splitlines() or ["(no message)"]
+            raise BuildError(f"page provider docs/{self.name} -> {self.target} failed: {lines[-1]}")
+        text = out.decode("utf-8")
+        return (f"<!-- {self.marker} -->\n" + text.lstrip("\n")).encode()
+
+    def cancel(self) -> None:
+        if not self.done:
+            self.proc.kill()
+            self.proc.communicate()
+            self.done = True
+
+
+def _run_provider(target: str) -> int:
+    """Child side of :class:`_ProviderRun`: the page on stdout, or one error line on stderr."""
     module, _, fn = target.partition(":")
     try:
         render = getattr(importlib.import_module(module), fn)
-    except (ImportError, AttributeError) as exc:
-        raise BuildError(f"page provider docs/{name} -> {target}: cannot load it: {exc}") from None
-    try:
         text = render()
-    except BuildError:
-        raise
     except Exception as exc:
-        raise BuildError(
-            f"page provider docs/{name} -> {target} failed: {type(exc).__name__}: {exc}"
-        ) from None
+        sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
+        return 1
     if not isinstance(text, str):
-        raise BuildError(
-            f"page provider docs/{name} -> {target} returned {type(text).__name__}, "
-            "not Markdown text"
-        )
-    marker = _marker(plan, target, key)
-    return (f"<!-- {marker} -->\n" + text.lstrip("\n")).encode()
+        sys.stderr.write(f"returned {type(text).__name__}, not Markdown text\n")
+        return 1
+    sys.stdout.buffer.write(text.encode("utf-8"))
+    return 0
 
 
 def build(
@@ -382,12 +418,21 @@ def build(
     if not plan.stale and not plan.orphans:
         log(f"up to date: {len(plan.specs)} examples")
         return 0
-    files = _render_examples(plan, _stale_examples(plan), log)
-    for out, _ in plan.stale:
-        if out.what == "index":
-            files[out.path] = _render_index(plan)
-        elif out.what == "provider":
-            files[out.path] = _render_provider(plan, out.path.name, out.key)
+    runs = [
+        (out.path, _ProviderRun(plan, out.path.name, out.key))
+        for out, _ in plan.stale
+        if out.what == "provider"
+    ]
+    try:
+        files = _render_examples(plan, _stale_examples(plan), log)
+        for out, _ in plan.stale:
+            if out.what == "index":
+                files[out.path] = _render_index(plan)
+        for path, run in runs:
+            files[path] = run.result()
+    finally:
+        for _, run in runs:
+            run.cancel()
     for path, data in sorted(files.items()):
         write_atomic(path, data)
     for path in plan.orphans:

@@ -6,10 +6,11 @@ and size expressions with :func:`derive.grammar.parse_size`. Every problem is re
 :class:`BuildError` naming the file, the example and the field, e.g.
 ``examples/05-stride.toml: example '05-stride', field steps[0].params.stride: ...``.
 
-A spec looks like this (all keys are documented in ``examples/README.md``)::
+A spec looks like this::
 
     title = "Cross-correlation"
-    summary = "A 3x3 kernel slides over a 5x5 input."
+    summary = "A 3x3 kernel slides over a 5x5 input."   # one line, for the index
+    intro = "Prose before the first step."               # optional; also outro
 
     [tensors.X]
     values = [[3, 3, 2], [0, 0, 1], [3, 1, 2]]
@@ -18,18 +19,36 @@ A spec looks like this (all keys are documented in ``examples/README.md``)::
     values = [[0, 1], [2, 2]]
 
     [[steps]]
-    id = "slide"
+    id = "slide"                  # lower-case, digits and '-'; names the figures
     title = "Sliding the kernel"
-    kind = "elements"
-    op = "corr2d"
+    kind = "elements"             # or "shape", or "matmul" (a 1x1 conv2d as W X)
+    op = "corr2d"                 # conv2d, max_pool2d, avg_pool2d, conv_transpose2d
     input = "X"
-    weight = "K"
-    highlight = [[0, 0]]
+    weight = "K"                  # bias = "b" optional
+    params = {}                   # torch.nn.functional keyword arguments of op
+    highlight = [[0, 0]]          # output elements to spell out, one figure each
+    animate = true                # an animated figure of the sliding window
+    text = "Prose before the step."   # also after = "..."
 
-Tensors are given by ``values`` (nested lists of integers or size expressions) or built by
-one generator: ``fill`` (with ``shape`` and optional ``set`` boxes), ``arange`` (a shape,
-entries $0, 1, 2, \dots$ from ``start``), ``random`` (deterministic integers from ``seed``,
-``low``, ``high``), ``stack`` (of other tensors, each plus a constant) or ``transpose``.
+    [steps.book]                  # facts quoted from the book, asserted at build time
+    output = [[12, 12], [10, 17]]
+
+Tensors: ``values`` (nested lists of integers or size expressions) or one generator:
+``fill`` (with ``shape`` and optional ``set`` boxes ``{rows = [a, b], cols = [c, d],
+value = v}``), ``arange`` (a shape, entries $0, 1, 2, \dots$ from ``start``), ``random``
+(with ``shape``; deterministic integers from ``seed``, ``low``, ``high``), ``stack`` (a list
+of ``{of = "name", add = c}``, tensors declared earlier) or ``transpose`` (of a matrix);
+``symbol`` names the entries in symbolic forms (default: the name in lower case).
+``corr2d`` takes matrices (and a one-entry bias); the other operations take torch's
+``(C, H, W)`` input and 4-D weight.
+
+Shape steps give ``size`` (one or two sizes) and ``params`` with ``kernel_size``; sizes and
+parameters may be size expressions such as ``"2*m + 1"``. Book facts: ``output``, ``shape``,
+``elements`` (``{index, value}``), ``products`` (``{index, pairs}``, the ``[input, kernel]``
+pairs of an element, padding zeros included, in any order), ``distinct`` (the values that
+occur), ``constant``, ``keeps_channels``, ``weight_shape``, ``same_as`` (parameters giving
+the same output) and ``formula`` (per axis, in the grammar, with ``where`` substitutions;
+SymPy must simplify the difference with derive's formula to zero).
 
 >>> spec = parse_spec('''
 ... title = "T"
@@ -546,7 +565,7 @@ def _read_step(
     s = r.table(raw, where)
     common = ("id", "kind", "title", "text", "after", "op", "params", "book")
     kind = s.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise r.error(f"{where}.kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
     extra = {
         "elements": ("input", "weight", "bias", "highlight", "animate", "symbolic_output"),
@@ -562,7 +581,7 @@ def _read_step(
     seen.add(step_id)
     op = s["op"]
     allowed_ops = SHAPE_OPS if kind == "shape" else OPS if kind == "elements" else {"conv2d": ()}
-    if op not in allowed_ops:
+    if not isinstance(op, str) or op not in allowed_ops:
         raise r.error(f"{where}.op", f"must be one of {', '.join(allowed_ops)}, got {op!r}")
     params_raw = r.table(s.get("params", {}), f"{where}.params")
     r.keys(params_raw, f"{where}.params", allowed_ops[op])
@@ -590,7 +609,7 @@ def _read_step(
                 continue
             if role != "input" and op.endswith("pool2d"):
                 raise r.error(f"{where}.{role}", f"{op} takes no {role}")
-            if name not in tensors:
+            if not isinstance(name, str) or name not in tensors:
                 raise r.error(
                     f"{where}.{role}",
                     f"names no declared tensor: {name!r} (have {sorted(tensors)})",

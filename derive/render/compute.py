@@ -145,6 +145,8 @@ def _probe(symbol: sp.Symbol) -> int:
 
 
 def _subs_all(values: Any, subs: dict) -> Any:
+    if values is None:
+        return None
     if isinstance(values, list):
         return [_subs_all(v, subs) for v in values]
     return values.subs(subs) if subs else values
@@ -227,9 +229,9 @@ class _Case:
     def pads(self, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]):
         raw = self.params.get("padding", 0)
         pads = padding_2d(raw)
+        if isinstance(pads, str) and self.op.endswith("pool2d"):
+            pads = ((0, 0), (0, 0)) if pads == "valid" else pads  # as derive.pool reads it
         if isinstance(pads, str):
-            if self.op.endswith("pool2d"):
-                raise ShapeError(f"pooling supports no padding={pads!r}; give an int or a pair")
             pads = tuple(
                 resolve_conv_padding(pads, kernel[a], stride[a], dilation[a]) for a in range(2)
             )
@@ -814,6 +816,11 @@ def _elements_step(spec: ExampleSpec, step: StepSpec) -> StepResult:
         result.check = _torch_check(case, out3)
     except ShapeError as exc:
         raise _fail(spec, step, "params", f"cannot check against torch: {exc}") from None
+    except (RuntimeError, TypeError, ValueError) as exc:  # torch rejects what derive accepted
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise _fail(
+            spec, step, "params", f"derive accepts this but torch rejects it: {first}"
+        ) from None
     if not result.check.ok:
         raise _fail(spec, step, "", f"torch disagrees: {result.check}")
     return result
@@ -1074,11 +1081,16 @@ def _torch_shape_check(spec, step, per, ceil_mode, shapes) -> tuple[Check, list[
 
 def compute_step(spec: ExampleSpec, step: StepSpec) -> StepResult:
     """Derive and check one step (see the module docstring)."""
-    if step.kind == "shape":
-        return _shape_step(spec, step)
-    if step.kind == "matmul":
-        return _matmul_step(spec, step)
-    return _elements_step(spec, step)
+    try:
+        if step.kind == "shape":
+            return _shape_step(spec, step)
+        if step.kind == "matmul":
+            return _matmul_step(spec, step)
+        return _elements_step(spec, step)
+    except BuildError:
+        raise
+    except ShapeError as exc:  # the engine rejects the step's configuration
+        raise _fail(spec, step, "params", str(exc)) from None
 
 
 def compute_example(spec: ExampleSpec) -> list[StepResult]:

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "shape": "derive.commands.shape",
     "build": "derive.commands.build",
     "verify": "derive.commands.verify",
+    "explain": "derive.commands.explain",
 }
 
 

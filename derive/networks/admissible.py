@@ -35,7 +35,15 @@ from derive.errors import ShapeError
 from derive.networks.quasi import evaluate, quasi
 from derive.networks.rules import Constraint
 
-__all__ = ["IntegerSet", "Run", "Box", "Admissible", "solve", "solve_constraints"]
+__all__ = [
+    "IntegerSet",
+    "Run",
+    "Box",
+    "Admissible",
+    "solve",
+    "solve_constraints",
+    "expand_cases",
+]
 
 #: largest period :func:`solve` handles (residue classes are enumerated)
 MAX_PERIOD = 1 << 16
@@ -252,7 +260,7 @@ def solve(condition: sp.Basic, symbol: sp.Symbol) -> IntegerSet | None:
     >>> solve(sp.Eq(2 * sp.floor(H / 2), H) & (H >= 4), H).to_text("H")
     'H >= 4 with H = 0 mod 2'
     """
-    condition = sp.sympify(condition)
+    condition = expand_cases(sp.sympify(condition))
     extra = condition.free_symbols - {symbol}
     if extra:
         return None
@@ -319,6 +327,42 @@ def _append(runs: list[Run], run: Run) -> None:
             runs[-1] = Run(last.lo, run.hi if run.hi is None else max(run.hi, last.hi))
             return
     runs.append(run)
+
+
+def _quasi_atom(atom: Relational) -> bool:
+    d = atom.lhs - atom.rhs
+    return all(quasi(d, s) is not None for s in d.free_symbols)
+
+
+def expand_cases(condition: sp.Basic) -> sp.Basic:
+    r"""Split relations over non-periodic case distinctions into ``And``/``Or`` of cases.
+
+    Broadcasting gives sizes like $\begin{cases} b & a = 1 \\ a & \text{else}\end{cases}$,
+    whose condition flips once instead of periodically; a relation $R$ over such a size
+    becomes $(a = 1 \wedge R(b)) \vee (a \ne 1 \wedge R(a))$. Periodic case splits (pooling's
+    ``ceil_mode``) are left alone: :func:`solve` handles them directly.
+    """
+    if isinstance(condition, Relational):
+        if _quasi_atom(condition):
+            return condition
+        # innermost case splits first (their branches hold no further splits)
+        inner = [
+            p for p in condition.atoms(sp.Piecewise)
+            if not any(e.has(sp.Piecewise) or c.has(sp.Piecewise) for e, c in p.args)
+        ]  # fmt: skip
+        if not inner:
+            return condition
+        piece = sorted(inner, key=sp.default_sort_key)[0]
+        cases, previous = [], []
+        for value, cond in piece.args:
+            branch = type(condition)(*[side.xreplace({piece: value}) for side in condition.args])
+            cases.append(sp.And(expand_cases(cond), *[sp.Not(p) for p in previous],
+                                expand_cases(branch)))  # fmt: skip
+            previous.append(expand_cases(cond))
+        return sp.Or(*cases)
+    if isinstance(condition, (sp.And, sp.Or, sp.Not)):
+        return condition.func(*[expand_cases(a) for a in condition.args])
+    return condition
 
 
 # -- several sizes -------------------------------------------------------------------------
@@ -433,6 +477,14 @@ def _factor_cases(factors: Sequence[sp.Expr], m: int) -> Iterable[list[tuple[sp.
             yield [(factors[0], d), *rest]
 
 
+def _integer_valued(expr: sp.Expr) -> bool:
+    if expr.is_integer:
+        return True
+    if isinstance(expr, sp.Piecewise):
+        return all(_integer_valued(value) for value, _ in expr.args)
+    return False
+
+
 def _product_clause(condition: sp.Basic) -> list[Alternative] | None:
     """``Eq(c * f1 * f2 * ..., v)`` with integer univariate factors, split into cases."""
     if not isinstance(condition, sp.Eq):
@@ -450,7 +502,9 @@ def _product_clause(condition: sp.Basic) -> list[Alternative] | None:
         else:
             factors.append(f)
     for f in factors:
-        if f.is_integer is not True or _univariate(sp.Eq(f, 0)) is None:
+        if not _integer_valued(f) or len(f.free_symbols) != 1:
+            return None
+        if quasi(f, next(iter(f.free_symbols))) is None:
             return None
     if not coefficient.is_Rational or coefficient == 0:
         return None
@@ -468,31 +522,38 @@ def _product_clause(condition: sp.Basic) -> list[Alternative] | None:
     return alternatives
 
 
-def _clause(condition: sp.Basic) -> list[list[Alternative]] | None:
-    """A condition as clauses (all must hold), each a list of alternatives (one must hold)."""
-    if isinstance(condition, sp.And):
-        out: list[list[Alternative]] = []
-        for a in condition.args:
-            part = _clause(a)
-            if part is None:
-                return None
-            out += part
-        return out
+def _dnf(condition: sp.Basic) -> list[Alternative] | None:
+    """A condition as alternatives (one must hold), each a conjunction of one condition per
+    size; ``None`` when some part ties sizes together in a way derive cannot split."""
     s = _univariate(condition)
     if s is not None:
-        return [[{s: condition}]]
+        return [{s: condition}]
     if isinstance(condition, sp.Or):
         alternatives: list[Alternative] = []
         for a in condition.args:
-            sub = _clause(a)
-            if sub is None or len(sub) != 1:
+            part = _dnf(a)
+            if part is None:
                 return None
-            alternatives += sub[0]
-        return [alternatives]
-    product = _product_clause(condition)
-    if product is not None:
-        return [product]
-    return None
+            alternatives += part
+        return alternatives
+    if isinstance(condition, sp.And):
+        product: list[Alternative] = [{}]
+        for a in condition.args:
+            part = _dnf(a)
+            if part is None:
+                return None
+            product = [_merge(left, right) for left in product for right in part]
+            if len(product) > MAX_BOXES:
+                return None
+        return product
+    return _product_clause(condition)
+
+
+def _merge(a: Alternative, b: Alternative) -> Alternative:
+    merged = dict(a)
+    for s, cond in b.items():
+        merged[s] = _and(merged.get(s), cond)
+    return merged
 
 
 class _Solver:
@@ -522,11 +583,11 @@ def solve_constraints(
             if not evaluate(c.condition, {}):
                 clauses.append([])
             continue
-        split = _clause(c.condition)
+        split = _dnf(expand_cases(c.condition))
         if split is None:
             unresolved.append(c)
         else:
-            clauses += split
+            clauses.append(split)
     # univariate clauses first (one alternative each), so products split against them
     clauses.sort(key=len)
     boxes: list[Alternative] = [{}]
@@ -534,9 +595,7 @@ def solve_constraints(
         grown: list[Alternative] = []
         for box in boxes:
             for alt in clause:
-                merged = dict(box)
-                for s, cond in alt.items():
-                    merged[s] = _and(merged.get(s), cond)
+                merged = _merge(box, alt)
                 if all(_nonempty(solver, cond, s) for s, cond in merged.items()):
                     if merged not in grown:
                         grown.append(merged)

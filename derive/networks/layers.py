@@ -83,6 +83,7 @@ def _avg_pool(spatial: int) -> Rule:
             stride=m.stride,
             padding=m.padding,
             ceil_mode=m.ceil_mode,
+            input_at_least_kernel=(spatial == 3),
         )
 
     return rule
@@ -90,7 +91,10 @@ def _avg_pool(spatial: int) -> Rule:
 
 def _adaptive(spatial: int, indices: bool) -> Rule:
     def rule(m: nn.Module, site: Site, x: Shape) -> Shape | tuple[Shape, ...]:
-        out = rules.adaptive_pool_shape(site, x, spatial, output_size=m.output_size)
+        out = rules.adaptive_pool_shape(
+            site, x, spatial, output_size=m.output_size,
+            mean_shortcut=not indices and spatial > 1,
+        )  # fmt: skip
         return (out, out) if indices and m.return_indices else out
 
     return rule
@@ -138,7 +142,7 @@ def _softmax(m: nn.Module, site: Site, x: Shape) -> Shape:
 
 def _prelu(m: nn.Module, site: Site, x: Shape) -> Shape:
     if m.num_parameters != 1:
-        channels = x[1] if len(x) >= 2 else (x[0] if x else 1)
+        channels = x[1] if len(x) >= 2 else 1  # torch counts 1 channel below 2-D
         site.require(
             sp.Eq(channels, m.num_parameters),
             lambda: f"num_parameters={m.num_parameters} does not match the {channels} channels of "
@@ -147,7 +151,7 @@ def _prelu(m: nn.Module, site: Site, x: Shape) -> Shape:
     return x
 
 
-#: activations, dropout and identity: the output has the input's shape
+#: activations and identity: the output has the input's shape
 same_shape_types: tuple[type[nn.Module], ...] = (
     nn.Identity,
     nn.ReLU,
@@ -168,14 +172,22 @@ same_shape_types: tuple[type[nn.Module], ...] = (
     nn.Softsign,
     nn.Tanhshrink,
     nn.LogSigmoid,
-    nn.Dropout,
-    nn.Dropout1d,
-    nn.Dropout2d,
-    nn.Dropout3d,
-    nn.AlphaDropout,
 )
 
+def _dropout(channel_dims: int) -> Rule:
+    def rule(m: nn.Module, site: Site, x: Shape) -> Shape:
+        return rules.dropout_shape(site, x, channel_dims=channel_dims, training=m.training)
+
+    return rule
+
+
 SUPPORTED: dict[type[nn.Module], Rule] = {
+    nn.Dropout: _dropout(0),
+    nn.AlphaDropout: _dropout(0),
+    nn.FeatureAlphaDropout: _dropout(-1),
+    nn.Dropout1d: _dropout(1),
+    nn.Dropout2d: _dropout(2),
+    nn.Dropout3d: _dropout(3),
     nn.Conv1d: _conv(1),
     nn.Conv2d: _conv(2),
     nn.Conv3d: _conv(3),

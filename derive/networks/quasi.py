@@ -29,7 +29,17 @@ from itertools import product
 import sympy as sp
 from sympy.core.relational import Relational
 
-__all__ = ["Quasi", "quasi", "evaluate", "identically_equal", "decide", "tidy"]
+__all__ = [
+    "Quasi",
+    "quasi",
+    "evaluate",
+    "identically_equal",
+    "decide",
+    "tidy",
+    "compose",
+    "cases",
+    "lift",
+]
 
 #: the largest grid of points :func:`identically_equal` is willing to check
 MAX_GRID = 1 << 14
@@ -131,7 +141,7 @@ def _boolean_period(condition: sp.Basic, symbol: sp.Symbol) -> int | None:
         if q is None or q.slope != 0:
             return None
         return q.period
-    if isinstance(condition, (sp.And, sp.Or, sp.Not)):
+    if isinstance(condition, (sp.And, sp.Or, sp.Not, sp.ITE)):
         period = 1
         for arg in condition.args:
             p = _boolean_period(arg, symbol)
@@ -201,6 +211,9 @@ def evaluate(expr: sp.Basic, env: dict[sp.Symbol, int]) -> Fraction | bool:
         return any(evaluate(a, env) for a in expr.args)
     if isinstance(expr, sp.Not):
         return not evaluate(expr.args[0], env)
+    if isinstance(expr, sp.ITE):
+        test, then, otherwise = expr.args
+        return evaluate(then if evaluate(test, env) else otherwise, env)
     raise ValueError(f"cannot evaluate {type(expr).__name__} in {expr}")
 
 
@@ -297,3 +310,58 @@ def _merge_rounding(kind: type, argument: sp.Expr) -> sp.Expr | None:
         # one nesting level fewer each time, so this recursion ends
         return tidy(kind(sp.expand(inner.args[0] / c + rest)))
     return None
+
+
+def cases(pairs: list[tuple[sp.Expr, sp.Basic]]) -> sp.Expr:
+    r"""``Piecewise(*pairs)``, with values that are themselves ``Piecewise`` flattened into it.
+
+    Branch values stay free of case splits and conditions never contain one. (SymPy
+    rewrites a condition holding a ``Piecewise`` into ``ITE`` through ``as_set``, which
+    takes seconds for stacked ``ceil_mode`` poolings.) Every ``Piecewise`` here ends with a
+    ``True`` branch, so flattening keeps the first-match meaning: inner branch $j$ of outer
+    branch $i$ applies when $c_i \wedge c'_j$ and no earlier entry does.
+    """
+    flat: list[tuple[sp.Expr, sp.Basic]] = []
+    for value, condition in pairs:
+        if isinstance(value, sp.Piecewise):
+            for inner, inner_condition in value.args:
+                flat.append((inner, sp.And(condition, inner_condition)))
+        else:
+            flat.append((value, condition))
+        if condition is sp.true:
+            break
+    if len(flat) == 1:
+        return flat[0][0]
+    return sp.Piecewise(*flat)
+
+
+def compose(outer: sp.Expr, placeholder: sp.Symbol, inner: sp.Expr) -> sp.Expr:
+    """``outer`` with ``placeholder`` replaced by ``inner``, case splits kept at the top.
+
+    >>> u, n = sp.Dummy("u", integer=True, positive=True), sp.Symbol("n", integer=True)
+    >>> compose(sp.floor(u / 2), u, sp.Piecewise((n, n > 3), (n + 1, True)))
+    Piecewise((floor(n/2), n > 3), (floor(n/2 + 1/2), True))
+    """
+    if not isinstance(inner, sp.Piecewise):
+        return outer.xreplace({placeholder: inner})
+    return cases([(compose(outer, placeholder, value), c) for value, c in inner.args])
+
+
+def lift(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with every case split moved to the top (a ``Piecewise`` of split-free values).
+
+    >>> n = sp.Symbol("n", integer=True)
+    >>> lift(2 * sp.Piecewise((n, n > 3), (n + 1, True)) + 1)
+    Piecewise((2*n + 1, n > 3), (2*n + 3, True))
+    """
+    if not expr.has(sp.Piecewise):
+        return expr
+    if isinstance(expr, sp.Piecewise):
+        return cases([(lift(value), condition) for value, condition in expr.args])
+    args = list(expr.args)
+    for i, arg in enumerate(args):
+        if arg.has(sp.Piecewise):
+            placeholder = sp.Dummy("u", integer=True)
+            outer = lift(expr.func(*args[:i], placeholder, *args[i + 1 :]))
+            return compose(outer, placeholder, lift(arg))
+    return expr  # pragma: no cover - has() found a split in some argument

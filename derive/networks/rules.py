@@ -29,7 +29,7 @@ from typing import Any, NoReturn
 import sympy as sp
 
 from derive.errors import ShapeError
-from derive.networks.quasi import decide, tidy
+from derive.networks.quasi import cases, compose, decide, lift, tidy
 from derive.params import as_dim
 from derive.shapes import conv_output_size, conv_transpose_output_size, pool_output_size
 
@@ -43,6 +43,7 @@ __all__ = [
     "conv_transpose_shape",
     "pool_shape",
     "adaptive_pool_shape",
+    "dropout_shape",
     "batch_norm_shape",
     "layer_norm_shape",
     "group_norm_shape",
@@ -118,6 +119,14 @@ class Site:
             return fn(*args, **kwargs)
         except ShapeError as exc:
             self.fail(str(exc))
+
+    def size(self, fn: Callable[..., sp.Expr], n: sp.Expr, *args: Any) -> sp.Expr:
+        """``fn(n, *args)`` for an engine size formula; an ``n`` holding case splits is
+        passed as a placeholder and substituted branch by branch (:func:`compose`)."""
+        if not n.has(sp.Piecewise):
+            return self.call(fn, n, *args)
+        placeholder = sp.Dummy("n", integer=True, positive=True)
+        return compose(self.call(fn, placeholder, *args), placeholder, lift(n))
 
     def positive(self, size: sp.Expr, what: str) -> sp.Expr:
         """Require an output size to be at least 1 (torch rejects empty outputs here)."""
@@ -226,7 +235,7 @@ def conv_shape(
             pad = padding
         else:
             pad = _ntuple(padding, spatial, "padding")[axis]
-        size = site.call(conv_output_size, n, ks[axis], ss[axis], pad, ds[axis])
+        size = site.size(conv_output_size, n, ks[axis], ss[axis], pad, ds[axis])
         out.append(site.positive(size, f"output size along axis {axis + len(lead) + 1}"))
     return (*lead, sp.Integer(out_channels), *out)
 
@@ -263,7 +272,12 @@ def conv_transpose_shape(
     output_padding: object = 0,
     dilation: object = 1,
 ) -> Shape:
-    """``ConvTranspose{1,2,3}d``: channel check and the transposed-convolution size per axis."""
+    """``ConvTranspose{1,2,3}d``: channel check and the transposed-convolution size per axis.
+
+    An output size below 1 is refused, as torch does with one group. (With ``groups > 1``
+    torch's CPU kernels sometimes return an empty tensor instead; derive does not copy
+    that backend-dependent behaviour.)
+    """
     lead, c, sizes = _split_batch(site, x, spatial)
     site.require(
         sp.Eq(c, in_channels),
@@ -277,7 +291,7 @@ def conv_transpose_shape(
     ds = _ntuple(dilation, spatial, "dilation")
     out = []
     for axis, n in enumerate(sizes):
-        size = site.call(
+        size = site.size(
             conv_transpose_output_size, n, ks[axis], ss[axis], ps[axis], ops[axis], ds[axis]
         )
         out.append(site.positive(size, f"output size along axis {axis + len(lead) + 1}"))
@@ -294,9 +308,14 @@ def pool_shape(
     padding: object = 0,
     dilation: object = 1,
     ceil_mode: bool = False,
+    input_at_least_kernel: bool = False,
 ) -> Shape:
     """``MaxPool``/``AvgPool`` ``{1,2,3}d``: the engine's pooling formula per axis
-    (``ceil_mode`` included)."""
+    (``ceil_mode`` included).
+
+    ``input_at_least_kernel``: torch's ``avg_pool3d`` also refuses an unpadded input smaller
+    than the kernel along any axis (padding notwithstanding).
+    """
     lead, c, sizes = _split_batch(site, x, spatial)
     ks = _ntuple(kernel_size, spatial, "kernel_size")
     if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
@@ -305,28 +324,79 @@ def pool_shape(
     ps = _ntuple(padding, spatial, "padding")
     ds = _ntuple(dilation, spatial, "dilation")
     out = []
+    if input_at_least_kernel:
+        for n, k in zip(sizes, ks):
+            site.require(
+                sp.Ge(n, k),
+                lambda: f"input sizes {show_shape(sizes)} are smaller than kernel_size={ks}",
+            )
     for axis, n in enumerate(sizes):
-        size = site.call(
+        size = site.size(
             pool_output_size, n, ks[axis], ss[axis], ps[axis], ds[axis], bool(ceil_mode)
         )
         out.append(site.positive(size, f"output size along axis {axis + len(lead) + 1}"))
     return (*lead, c, *out)
 
 
-def adaptive_pool_shape(site: Site, x: Shape, spatial: int, *, output_size: object) -> Shape:
-    """``Adaptive{Avg,Max}Pool{1,2,3}d``: the requested sizes (``None`` keeps the input's)."""
-    lead, c, sizes = _split_batch(site, x, spatial)
-    targets = _ntuple(output_size, spatial, "output_size")
-    out = []
-    for n, t in zip(sizes, targets):
-        if t is None:
-            out.append(n)
-        else:
-            t = as_dim(t, "output_size")
-            if sp.Lt(t, 0) is sp.true:
-                site.fail(f"output_size must be non-negative, got output_size={targets}")
-            out.append(t)
-    return (*lead, c, *out)
+def adaptive_pool_shape(
+    site: Site, x: Shape, spatial: int, *, output_size: object, mean_shortcut: bool = False
+) -> Shape:
+    """``Adaptive{Avg,Max}Pool{1,2,3}d``: the requested sizes (``None`` keeps the input's).
+
+    torch's quirks are followed: a tuple ``output_size`` needs at least ``spatial + 1`` dims;
+    and adaptive *average* pooling in 2-D and 3-D whose every output size is 1 is computed
+    as a mean over the last ``spatial`` dims, which accepts any rank of at least ``spatial``
+    (``mean_shortcut``).
+    """
+    rank = len(x)
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != spatial:
+            site.fail(f"output_size must have {spatial} entries, got {tuple(output_size)}")
+        if rank < spatial + 1:
+            site.fail(
+                f"input dimension should be at least {spatial + 1}, got input of shape "
+                f"{show_shape(x)}"
+            )
+        targets = [
+            x[rank - spatial + i] if t is None else as_dim(t, "output_size")
+            for i, t in enumerate(output_size)
+        ]
+    else:
+        targets = [as_dim(output_size, "output_size")] * spatial
+    for t in targets:
+        if sp.Lt(t, 0) is sp.true:
+            site.fail(f"output_size must be non-negative, got output_size={output_size}")
+    if rank in (spatial + 1, spatial + 2):
+        return (*x[: rank - spatial], *targets)
+    if mean_shortcut and rank >= spatial:
+        site.require(
+            sp.And(*[sp.Eq(t, 1) for t in targets]),
+            lambda: f"expected {_ordinal(spatial + 1)} or {_ordinal(spatial + 2)} input, got "
+            f"input of shape {show_shape(x)} (other ranks only when every output size is 1)",
+        )
+        return (*x[: rank - spatial], *([sp.Integer(1)] * spatial))
+    _split_batch(site, x, spatial)  # raises with torch's rank message
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def dropout_shape(site: Site, x: Shape, *, channel_dims: int, training: bool) -> Shape:
+    """Dropout keeps the shape; torch's channel-wise variants check the rank.
+
+    ``channel_dims`` is 0 for ``Dropout``/``AlphaDropout`` (no check) and 1, 2, 3 for
+    ``Dropout1d`` (2-D or 3-D input, always), ``Dropout2d`` (at least 2-D when training)
+    and ``Dropout3d`` (at least 1-D when training); ``-1`` is ``FeatureAlphaDropout``
+    (at least 2-D when training).
+    """
+    rank = len(x)
+    if channel_dims == 1 and rank not in (2, 3):
+        site.fail(f"expected 2D or 3D input, got {_ordinal(rank)} input of shape {show_shape(x)}")
+    least = {2: 2, 3: 1, -1: 2}.get(channel_dims, 0)
+    if training and rank < least:
+        site.fail(
+            f"feature dropout requires at least {least} dimensions, got input of shape "
+            f"{show_shape(x)}"
+        )
+    return x
 
 
 # -- normalisation and dense layers ------------------------------------------------------
@@ -527,7 +597,9 @@ def broadcast_shapes(site: Site, a: Shape, b: Shape) -> Shape:
                 lambda p=p, q=q, i=i: f"the size of tensor a ({p}) must match the size of "
                 f"tensor b ({q}) at dimension {i} (shapes {show_shape(a)} and {show_shape(b)})",
             )
-            out.append(sp.Piecewise((q, sp.Eq(p, 1)), (p, True)))
+            placeholder = sp.Dummy("p", integer=True, positive=True)
+            split = cases([(q, sp.Eq(placeholder, 1)), (placeholder, sp.true)])
+            out.append(compose(split, placeholder, lift(p)))
     return tuple(out)
 
 

@@ -77,11 +77,33 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+class _InplaceProxy(torch.fx.Proxy):
+    """An fx proxy that records ``y += x`` as ``operator.iadd`` (plain fx records ``add``).
+
+    The difference matters: an in-place addition cannot grow ``y`` by broadcasting.
+    """
+
+    def __iadd__(self, other: Any) -> Any:
+        return self.tracer.create_proxy("call_function", operator.iadd, (self, other), {})
+
+    def __isub__(self, other: Any) -> Any:
+        return self.tracer.create_proxy("call_function", operator.isub, (self, other), {})
+
+    def __imul__(self, other: Any) -> Any:
+        return self.tracer.create_proxy("call_function", operator.imul, (self, other), {})
+
+    def __itruediv__(self, other: Any) -> Any:
+        return self.tracer.create_proxy("call_function", operator.itruediv, (self, other), {})
+
+
 class _LeafTracer(torch.fx.Tracer):
     """fx tracer keeping every submodule as one ``call_module`` node."""
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
         return True
+
+    def proxy(self, node: torch.fx.Node) -> torch.fx.Proxy:
+        return _InplaceProxy(node, self)
 
 
 class _Walker:
@@ -609,6 +631,7 @@ def _avg_pool_function(spatial: int) -> Handler:
         return SymTensor(rules.pool_shape(
             site, _tensor(site, b["input"]), spatial, kernel_size=b["kernel_size"],
             stride=b["stride"], padding=b["padding"], ceil_mode=b["ceil_mode"],
+            input_at_least_kernel=(spatial == 3),
         ))
 
     return handler
@@ -620,7 +643,8 @@ def _adaptive_function(spatial: int, indices: bool) -> Handler:
     def handler(site: Site, args: tuple, kwargs: dict) -> Any:
         b = _bind(site, args, kwargs, names, {"return_indices": False})
         out = SymTensor(rules.adaptive_pool_shape(
-            site, _tensor(site, b["input"]), spatial, output_size=b["output_size"]
+            site, _tensor(site, b["input"]), spatial, output_size=b["output_size"],
+            mean_shortcut=not indices and spatial > 1,
         ))
         return (out, out) if indices and b["return_indices"] else out
 
@@ -651,9 +675,20 @@ _UNARY_FUNCTIONS = [
     torch.sqrt, torch.clamp, torch.clip, torch.dropout, torch.square,
     F.relu, F.relu_, F.relu6, F.gelu, F.silu, F.mish, F.elu, F.selu, F.celu, F.leaky_relu,
     F.hardtanh, F.hardswish, F.hardsigmoid, F.sigmoid, F.tanh, F.softplus, F.softsign,
-    F.logsigmoid, F.tanhshrink, F.dropout, F.dropout1d, F.dropout2d, F.dropout3d,
-    F.alpha_dropout, operator.neg, operator.pos,
+    F.logsigmoid, F.tanhshrink, F.dropout, F.alpha_dropout, operator.neg, operator.pos,
 ]
+
+def _dropout_function(channel_dims: int) -> Handler:
+    def handler(site: Site, args: tuple, kwargs: dict) -> Any:
+        b = _bind(site, args, kwargs, ("input", "p", "training", "inplace"),
+                  {"p": 0.5, "training": True, "inplace": False})  # fmt: skip
+        x = _tensor(site, b["input"])
+        return SymTensor(rules.dropout_shape(
+            site, x, channel_dims=channel_dims, training=bool(b["training"])
+        ))
+
+    return handler
+
 
 _OPERATOR_NAMES: dict[Any, str] = {
     operator.add: "add", operator.sub: "sub", operator.mul: "mul", operator.truediv: "truediv",
@@ -725,6 +760,10 @@ _FUNCTIONS: dict[Any, Handler] = {
     F.adaptive_max_pool1d_with_indices: _adaptive_function(1, True),
     F.adaptive_max_pool2d_with_indices: _adaptive_function(2, True),
     F.adaptive_max_pool3d_with_indices: _adaptive_function(3, True),
+    F.dropout1d: _dropout_function(1),
+    F.dropout2d: _dropout_function(2),
+    F.dropout3d: _dropout_function(3),
+    F.feature_alpha_dropout: _dropout_function(-1),
     F.linear: _linear_function,
     F.layer_norm: _layer_norm_function,
 }

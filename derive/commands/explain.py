@@ -1,0 +1,146 @@
+"""``derive explain``: a network's output shape, layer by layer, as formulas in the input sizes.
+
+    derive explain derive.networks.classic:lenet --input 1,1,H,W --admissible
+
+``MODULE:FACTORY`` names a function (or class) returning a ``torch.nn.Module``; it is
+imported and called with no arguments, explicit user code as in any tool that loads a model
+(the current directory is importable). ``--input`` is a comma-separated shape whose items
+are read with derive's size grammar (integers, names, ``+ - * //``), never evaluated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any
+
+from derive.errors import ShapeError
+from derive.grammar import parse_size
+
+__all__ = ["HELP", "configure", "run", "parse_shape", "load_factory"]
+
+HELP = "print a network's per-layer output shapes as formulas (and its admissible input sizes)"
+
+_FACTORY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def parse_shape(text: str) -> tuple:
+    """``"1,3,H,W"`` -> ``(1, 3, H, W)`` (each item through :func:`derive.grammar.parse_size`)."""
+    items = text.split(",")
+    if not text.strip() or any(not item.strip() for item in items):
+        raise ShapeError(f"--input must be comma-separated sizes like 1,3,H,W, got {text!r}")
+    return tuple(parse_size(item.strip(), "input") for item in items)
+
+
+def load_factory(spec: str) -> Any:
+    """Import ``package.module:callable`` and call it; the result must be an ``nn.Module``."""
+    if not _FACTORY.match(spec):
+        raise ShapeError(f"the network must be given as package.module:factory, got {spec!r}")
+    import importlib
+    import os
+
+    from torch import nn
+
+    module_name, attribute = spec.split(":")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ShapeError(f"cannot import {module_name!r}: {exc}") from None
+    factory = getattr(module, attribute, None)
+    if factory is None:
+        raise ShapeError(f"{module_name!r} has no attribute {attribute!r}")
+    if isinstance(factory, nn.Module):
+        return factory
+    if not callable(factory):
+        raise ShapeError(f"{spec} is neither callable nor an nn.Module")
+    try:
+        net = factory()
+    except Exception as exc:  # user code: report it in one line
+        raise ShapeError(f"{spec}() raised {type(exc).__name__}: {exc}") from None
+    if not isinstance(net, nn.Module):
+        raise ShapeError(f"{spec}() returned {type(net).__name__}, not a torch.nn.Module")
+    return net
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("network", help="package.module:factory returning an nn.Module")
+    parser.add_argument("--input", required=True, help="input shape, e.g. 1,3,H,W")
+    parser.add_argument(
+        "--admissible", action="store_true", help="also solve for the accepted input sizes"
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead")
+
+
+def _shape_text(shape: Any) -> str:
+    if shape and isinstance(shape[0], tuple):
+        return " ; ".join(_shape_text(s) for s in shape)
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _table(rows: list[tuple[str, str, str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(2)]
+    lines = []
+    for i, (a, b, c) in enumerate(rows):
+        lines.append(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip())
+        if i == 0:
+            lines.append(f"{'-' * widths[0]}  {'-' * widths[1]}  {'-' * len(rows[0][2])}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from derive.networks.admissible import solve_constraints
+    from derive.networks.trace import trace
+
+    shape = parse_shape(args.input)
+    net = load_factory(args.network)
+    t = trace(net, shape)
+    admissible = solve_constraints(t.constraints, t.symbols) if args.admissible else None
+    if args.json:
+        payload: dict[str, Any] = {
+            "network": args.network,
+            "input": [str(d) for d in t.input_shape],
+            "layers": [
+                {"path": layer.path, "type": layer.kind, "shape": _shape_text(layer.shape)}
+                for layer in t.layers
+            ],
+            "output": _shape_text(t.output) if isinstance(t.output, tuple) else str(t.output),
+            "conditions": [
+                {"path": c.path, "type": c.kind, "condition": str(c.condition)}
+                for c in t.constraints
+            ],
+        }
+        if admissible is not None:
+            payload["admissible"] = {
+                "exact": admissible.exact,
+                "cases": [
+                    {s.name: v.to_text(s.name) for s, v in box.sizes.items()}
+                    for box in admissible.boxes
+                ],
+                "smallest": {s.name: admissible.smallest(s) for s in admissible.symbols},
+            }
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return 0
+    rows = [("layer", "type", "output shape"), ("(input)", "", _shape_text(t.input_shape))]
+    rows += [(layer.path or "(module)", layer.kind, _shape_text(layer.shape)) for layer in t.layers]
+    out = [_table(rows), "", f"output: {_shape_text(t.output)}"]
+    if t.constraints:
+        out += ["", "conditions on the input sizes:"]
+        out += [f"  {c.path} ({c.kind}): {c.condition}" for c in t.constraints]
+    if admissible is not None:
+        out += ["", "admissible input sizes" + ("" if admissible.exact else " (outer bound)") + ":"]
+        if not admissible.symbols:
+            out.append("  every input of this shape" if admissible.accepts({}) else "  none")
+        else:
+            out += ["  " + line for line in admissible.to_text().splitlines()]
+            smallest = ", ".join(
+                f"{s} = {admissible.smallest(s)}" for s in admissible.symbols
+                if admissible.smallest(s) is not None
+            )  # fmt: skip
+            if smallest:
+                out.append(f"smallest accepted (each size on its own): {smallest}")
+    sys.stdout.write("\n".join(out) + "\n")
+    return 0

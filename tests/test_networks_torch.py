@@ -1,0 +1,490 @@
+"""derive.output_shape, trace and admissible_sizes against torch forward passes.
+
+For every example: derive raises ShapeError exactly when torch's forward raises, the
+shapes agree otherwise, and the symbolic trace agrees too (its conditions, evaluated at the
+point, hold exactly when torch accepts; its formulas give torch's sizes). Networks are
+slimmed (few channels) and run on zero tensors under ``torch.no_grad``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import OrderedDict
+
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from derive import ShapeError, output_shape
+from derive.grammar import size_symbol
+from derive.networks import admissible_sizes, trace
+from derive.networks.admissible import solve_constraints
+from derive.networks.quasi import evaluate
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+F = torch.nn.functional
+
+from derive.networks import classic  # noqa: E402  (needs torch)
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+TORCH_ERRORS = (RuntimeError, ValueError, IndexError)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: threads only add overhead (and contention on a shared machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def torch_shape(module, shape, grad=False):
+    """The shape(s) torch's forward returns for a zero input, or None if it raises."""
+    x = torch.zeros(tuple(shape), requires_grad=grad)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if grad:
+                y = module(x)
+            else:
+                with torch.no_grad():
+                    y = module(x)
+    except TORCH_ERRORS:
+        return None
+    if isinstance(y, (tuple, list)):
+        return tuple(tuple(t.shape) for t in y)
+    return tuple(y.shape)
+
+
+def ints(shape):
+    if shape and isinstance(shape[0], tuple):
+        return tuple(ints(s) for s in shape)
+    return tuple(int(d) for d in shape)
+
+
+def evaluated(shape, point):
+    if shape and isinstance(shape[0], tuple):
+        return tuple(evaluated(s, point) for s in shape)
+    return tuple(int(evaluate(d, point)) for d in shape)
+
+
+def agree(module, shape, symbolic=None, grad=False, solve=False):
+    """Assert derive and torch agree at ``shape``; ``symbolic`` lists positions made symbols."""
+    expected = torch_shape(module, shape, grad)
+    try:
+        got = ints(output_shape(module, shape))
+    except ShapeError as exc:
+        assert expected is None, f"derive rejected {shape} ({exc}) but torch gives {expected}"
+    else:
+        assert expected is not None, f"derive gives {got} for {shape} but torch rejects"
+        assert got == expected, (shape, got, expected)
+    positions = range(2, len(shape)) if symbolic is None else symbolic
+    symbols = {i: size_symbol(f"n{i}") for i in positions}
+    if not symbols:
+        return expected
+    sym_shape = tuple(symbols.get(i, d) for i, d in enumerate(shape))
+    point = {symbols[i]: shape[i] for i in symbols}
+    try:
+        t = trace(module, sym_shape)
+    except ShapeError as exc:
+        assert expected is None, f"symbolic trace rejects ({exc}) but torch accepts {shape}"
+        return expected
+    accepted = all(evaluate(c.condition, point) for c in t.constraints)
+    assert accepted == (expected is not None), (shape, [str(c) for c in t.constraints])
+    if expected is not None:
+        assert evaluated(t.output, point) == expected, (shape, t.output)
+    if solve:
+        adm = solve_constraints(t.constraints, t.symbols)
+        assert adm.exact
+        assert (point in adm) == (expected is not None), (shape, adm.to_text())
+    return expected
+
+
+def build(factory, *args, **kwargs):
+    """The module, or None when torch's constructor refuses the configuration."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return factory(*args, **kwargs)
+    except TORCH_ERRORS:
+        return None
+
+
+CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+CONVT = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
+MAXPOOL = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
+AVGPOOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
+ADAPTIVE = {
+    (1, "avg"): nn.AdaptiveAvgPool1d, (2, "avg"): nn.AdaptiveAvgPool2d,
+    (3, "avg"): nn.AdaptiveAvgPool3d, (1, "max"): nn.AdaptiveMaxPool1d,
+    (2, "max"): nn.AdaptiveMaxPool2d, (3, "max"): nn.AdaptiveMaxPool3d,
+}  # fmt: skip
+BATCHNORM = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
+
+
+@st.composite
+def input_shapes(draw, spatial, channels, max_size=9):
+    """(N, C, *sizes) or unbatched (C, *sizes); sometimes a wrong channel count or rank."""
+    c = channels if draw(st.integers(0, 5)) else channels + draw(st.integers(1, 2))
+    sizes = [draw(st.integers(1, max_size)) for _ in range(spatial)]
+    rank = draw(st.sampled_from(["batched", "batched", "unbatched", "extra"]))
+    if rank == "batched":
+        return (draw(st.integers(1, 2)), c, *sizes)
+    if rank == "unbatched":
+        return (c, *sizes)
+    return (1, 1, c, *sizes)
+
+
+# -- layers -------------------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_conv_layers(data):
+    d = data.draw(st.sampled_from([1, 2, 2, 3]))
+    groups = data.draw(st.sampled_from([1, 1, 2]))
+    cin, cout = groups * data.draw(st.integers(1, 2)), groups * data.draw(st.integers(1, 2))
+    k = data.draw(st.integers(1, 5))
+    stride = data.draw(st.integers(1, 3))
+    padding = data.draw(st.one_of(st.integers(0, 3), st.sampled_from(["same", "valid"])))
+    mode = data.draw(st.sampled_from(["zeros", "zeros", "reflect", "replicate", "circular"]))
+    dilation = data.draw(st.integers(1, 3))
+    m = build(CONV[d], cin, cout, k, stride=stride, padding=padding, dilation=dilation,
+              groups=groups, padding_mode=mode, bias=False)  # fmt: skip
+    if m is None:
+        return
+    agree(m, data.draw(input_shapes(d, cin, 10 if d < 3 else 6)), solve=(d == 1))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_conv_transpose_layers(data):
+    d = data.draw(st.sampled_from([1, 2, 3]))
+    groups = data.draw(st.sampled_from([1, 2]))
+    cin, cout = groups, groups * data.draw(st.integers(1, 2))
+    k, stride, dilation = (data.draw(st.integers(1, 4)) for _ in range(3))
+    padding = data.draw(st.integers(0, 3))
+    output_padding = data.draw(st.integers(0, 2))
+    m = build(CONVT[d], cin, cout, k, stride=stride, padding=padding, dilation=dilation,
+              output_padding=output_padding, groups=groups, bias=False)  # fmt: skip
+    if m is None:
+        return
+    shape = data.draw(input_shapes(d, cin, 6))
+    if 0 in (torch_shape(m, shape) or ()):
+        return  # some torch CPU kernels return an empty tensor instead of raising
+    agree(m, shape, solve=(d == 1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_pool_layers(data):
+    d = data.draw(st.sampled_from([1, 2, 2, 3]))
+    kind = data.draw(st.sampled_from(["max", "avg"]))
+    k = data.draw(st.integers(1, 5))
+    stride = data.draw(st.one_of(st.none(), st.integers(1, 3)))
+    padding = data.draw(st.integers(0, 3))
+    ceil_mode = data.draw(st.booleans())
+    if kind == "max":
+        m = build(MAXPOOL[d], k, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                  dilation=data.draw(st.integers(1, 3)),
+                  return_indices=data.draw(st.booleans()))  # fmt: skip
+    else:
+        m = build(AVGPOOL[d], k, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                  count_include_pad=data.draw(st.booleans()))  # fmt: skip
+    if m is None:
+        return
+    shape = data.draw(input_shapes(d, 2, 10 if d < 3 else 6))
+    agree(m, shape, solve=(d == 1), grad=data.draw(st.booleans()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_adaptive_pool_layers(data):
+    d = data.draw(st.sampled_from([1, 2, 3]))
+    kind = data.draw(st.sampled_from(["avg", "max"]))
+    out = tuple(data.draw(st.one_of(st.none(), st.integers(1, 4))) for _ in range(d))
+    m = ADAPTIVE[d, kind](out if d > 1 else (out[0] or 2))
+    agree(m, data.draw(input_shapes(d, 3, 7)), solve=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_normalisation_layers(data):
+    kind = data.draw(st.sampled_from(["bn1", "bn2", "bn3", "ln", "gn"]))
+    training = data.draw(st.booleans())
+    if kind.startswith("bn"):
+        d = int(kind[2])
+        m = BATCHNORM[d](3)
+        rank = data.draw(st.integers(2, 5))
+        c = data.draw(st.sampled_from([3, 3, 2]))
+        spatial = [data.draw(st.integers(1, 3)) for _ in range(rank - 2)]
+        shape = (data.draw(st.integers(1, 2)), c, *spatial)
+    elif kind == "ln":
+        m = nn.LayerNorm((3, 4))
+        rank = data.draw(st.integers(1, 4))
+        shape = tuple(data.draw(st.sampled_from([1, 2, 3, 4])) for _ in range(rank))
+    else:
+        m = nn.GroupNorm(2, 4)
+        shape = (1, data.draw(st.sampled_from([4, 4, 2])), data.draw(st.integers(1, 3)))
+    m.train(training)
+    agree(m, shape, symbolic=range(len(shape)), solve=True)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_shape_preserving_and_dense_layers(data):
+    layer = data.draw(st.sampled_from([
+        nn.ReLU(), nn.Sigmoid(), nn.Tanh(), nn.GELU(), nn.LeakyReLU(0.1), nn.SiLU(),
+        nn.Dropout(0.5), nn.Dropout1d(0.2), nn.Dropout2d(0.2), nn.Dropout3d(0.2),
+        nn.Dropout2d(0.2).eval(), nn.Identity(), nn.Hardswish(), nn.ELU(),
+        nn.Flatten(), nn.Flatten(0, 1), nn.Flatten(2), nn.Linear(4, 3), nn.Linear(6, 2),
+        nn.Softmax(dim=1), nn.Unflatten(1, (2, -1)), nn.PReLU(), nn.PReLU(3),
+    ]))  # fmt: skip
+    rank = data.draw(st.integers(1, 4))
+    shape = tuple(data.draw(st.integers(1, 6)) for _ in range(rank))
+    agree(layer, shape, symbolic=range(len(shape)))
+
+
+# -- traced forwards ---------------------------------------------------------------------
+
+
+class DenseBlock(nn.Module):
+    """DenseNet's block: each conv's output is concatenated onto its input."""
+
+    def __init__(self, num_convs, in_channels, growth):
+        super().__init__()
+        self.convs = nn.ModuleList(
+            nn.Sequential(nn.BatchNorm2d(in_channels + i * growth), nn.ReLU(),
+                          nn.Conv2d(in_channels + i * growth, growth, 3, padding=1))
+            for i in range(num_convs)
+        )  # fmt: skip
+
+    def forward(self, x):
+        for conv in self.convs:
+            x = torch.cat((x, conv(x)), dim=1)
+        return x
+
+
+class TinyUNet(nn.Module):
+    """Down by a strided conv, up by a transposed conv, skip joined with torch.cat:
+    only even sizes line up."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(2, 4, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose2d(4, 2, 2, stride=2)
+        self.head = nn.Conv2d(4, 1, 1)
+
+    def forward(self, x):
+        y = self.up(F.relu(self.down(x)))
+        return self.head(torch.cat([x, y], dim=1))
+
+
+class Functional(nn.Module):
+    """view, reshape, permute, broadcasting against a parameter, mean with keepdim."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(3, 1, 1))
+        self.conv = nn.Conv2d(3, 3, 3)
+        self.fc = nn.Linear(12, 5)
+
+    def forward(self, x):
+        x = self.conv(x) * self.scale
+        x = x - x.mean((2, 3), keepdim=True)
+        x = F.max_pool2d(x, 2)
+        x = x.permute(0, 2, 3, 1).reshape(x.size(0), -1, 3).transpose(1, 2)
+        x = torch.flatten(x, 1)
+        return self.fc(x.view(x.shape[0], -1))
+
+
+class BadResidual(nn.Module):
+    """A residual block whose main path is strided but whose shortcut is not."""
+
+    def __init__(self, inplace):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 3, stride=2, padding=1)
+        self.inplace = inplace
+
+    def forward(self, x):
+        y = self.conv(x)
+        if self.inplace:
+            y += x
+            return y
+        return y + x
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_traced_modules(data):
+    which = data.draw(st.sampled_from(
+        ["residual", "residual1x1", "dense", "unet", "functional", "bad", "bad_inplace"]
+    ))  # fmt: skip
+    m = {
+        "residual": lambda: classic.Residual(2, 2),
+        "residual1x1": lambda: classic.Residual(2, 3, use_1x1conv=True, strides=2),
+        "dense": lambda: DenseBlock(2, 2, 3),
+        "unet": TinyUNet,
+        "functional": Functional,
+        "bad": lambda: BadResidual(False),
+        "bad_inplace": lambda: BadResidual(True),
+    }[which]()
+    m.eval()
+    c = 3 if which == "functional" else 2
+    shape = (1, c, data.draw(st.integers(1, 12)), data.draw(st.integers(1, 12)))
+    agree(m, shape, solve=True)
+
+
+def test_unet_accepts_exactly_the_even_sizes():
+    adm = admissible_sizes(TinyUNet(), (1, 2, size_symbol("H"), 6))
+    assert adm.exact
+    (box,) = adm.boxes
+    (h,) = box.sizes.values()
+    assert h.to_text("H") == "H >= 2 with H = 0 mod 2"
+    for n in range(1, 30):
+        assert (torch_shape(TinyUNet(), (1, 2, n, 6)) is not None) == (n in h)
+
+
+def test_bad_residual_sizes_follow_broadcasting():
+    H = size_symbol("H")
+    for inplace in (False, True):
+        m = BadResidual(inplace)
+        adm = admissible_sizes(m, (1, 2, H, 1))
+        for n in range(1, 12):
+            assert ((n,) in adm) == (torch_shape(m, (1, 2, n, 1)) is not None), (inplace, n)
+
+
+# -- classic networks -----------------------------------------------------------------------
+
+SLIM = {
+    "LeNet": lambda: classic.lenet(1 / 3),
+    "AlexNet": lambda: classic.alexnet(1 / 32),
+    "VGG-11": lambda: classic.vgg11(1 / 32),
+    "NiN": lambda: classic.nin(1 / 32),
+    "ResNet-18": lambda: classic.resnet18(1 / 16),
+}
+_NETS: dict = {}
+_ADMISSIBLE: dict = {}
+
+
+def slim(name):
+    if name not in _NETS:
+        _NETS[name] = SLIM[name]()
+    return _NETS[name]
+
+
+def admissible(name):
+    if name not in _ADMISSIBLE:
+        H, W = size_symbol("H"), size_symbol("W")
+        _ADMISSIBLE[name] = admissible_sizes(slim(name), (1, 1, H, W))
+    return _ADMISSIBLE[name]
+
+
+@st.composite
+def near_boundaries(draw, name):
+    """A size close to a boundary of the admissible set (or anywhere below 300)."""
+    edges = [1]
+    for box in admissible(name).boxes:
+        for s in box.sizes.values():
+            for r in s.runs:
+                edges += [r.lo] + ([r.hi] if r.hi is not None else [])
+    if draw(st.booleans()):
+        return draw(st.integers(1, 300))
+    return max(1, draw(st.sampled_from(edges)) + draw(st.integers(-2, 2)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_classic_networks(data):
+    name = data.draw(st.sampled_from(list(SLIM)))
+    h, w = data.draw(near_boundaries(name)), data.draw(near_boundaries(name))
+    if name in ("VGG-11", "AlexNet") and h * w > 400 * 400:
+        return
+    net = slim(name)
+    expected = torch_shape(net, (1, 1, h, w))
+    assert ((h, w) in admissible(name)) == (expected is not None), (name, h, w)
+    assert admissible(name).accepts((h, w)) == (expected is not None)
+    try:
+        got = ints(output_shape(net, (1, 1, h, w)))
+    except ShapeError:
+        got = None
+    assert got == expected, (name, h, w)
+
+
+def test_lenet_admissible_sizes_checked_at_every_boundary():
+    adm = admissible("LeNet")
+    assert adm.exact
+    assert [b.to_text() for b in adm.boxes] == [
+        "12 <= H <= 15, 108 <= W <= 111",
+        "28 <= H <= 31, 28 <= W <= 31",
+        "108 <= H <= 111, 12 <= W <= 15",
+    ]
+    net = slim("LeNet")
+    for box in adm.boxes:
+        (hs,), (ws,) = (s.runs for s in box.sizes.values())
+        for h in (hs.lo - 1, hs.lo, hs.hi, hs.hi + 1):
+            for w in (ws.lo - 1, ws.lo, ws.hi, ws.hi + 1):
+                inside = hs.lo <= h <= hs.hi and ws.lo <= w <= ws.hi
+                assert (torch_shape(net, (1, 1, h, w)) is not None) == inside, (h, w)
+
+
+def test_the_book_sizes_are_admissible():
+    for name, size in classic.SAMPLE_SIZE.items():
+        assert (size, size) in admissible(name), name
+
+
+def test_errors_name_the_layer():
+    net = nn.Sequential(OrderedDict(
+        features=nn.Sequential(nn.Conv2d(1, 4, 5), nn.ReLU(), nn.MaxPool2d(2),
+                               nn.Conv2d(4, 8, 5)),
+        head=nn.Sequential(nn.Flatten(), nn.Linear(8, 2)),
+    ))  # fmt: skip
+    with pytest.raises(ShapeError, match=r"^features\.3 \(Conv2d\): kernel_size=5"):
+        output_shape(net, (1, 1, 12, 12))
+    with pytest.raises(ShapeError, match=r"^head\.1 \(Linear\): in_features=8 does not match"):
+        output_shape(net, (1, 1, 20, 20))
+    with pytest.raises(ShapeError, match=r"^features\.0 \(Conv2d\): expected input with 1 chan"):
+        output_shape(net, (1, 3, 20, 20))
+    with pytest.raises(ShapeError, match=r"^1\.add \(add\): the size of tensor a"):
+        output_shape(nn.Sequential(nn.Identity(), BadResidual(False)), (1, 2, 9, 9))
+    assert output_shape(net, (1, 1, 14, 14)) == (1, 2)
+
+
+def test_unsupported_layers_and_untraceable_forwards_are_named():
+    with pytest.raises(ShapeError, match=r"^1 \(LPPool2d\): unsupported layer type"):
+        output_shape(nn.Sequential(nn.ReLU(), nn.LPPool2d(2, 2)), (1, 1, 8, 8))
+
+    class DataDependent(nn.Module):
+        def forward(self, x):
+            return x if x.sum() > 0 else -x
+
+    with pytest.raises(ShapeError, match=r"^block \(DataDependent\): torch.fx cannot trace"):
+        output_shape(nn.Sequential(OrderedDict(block=DataDependent())), (1, 2))
+
+    class Fourier(nn.Module):
+        def forward(self, x):
+            return torch.fft.fft(x)
+
+    with pytest.raises(ShapeError, match=r"unsupported function .*fft"):
+        output_shape(Fourier(), (1, 4))
+
+
+def test_symbolic_resnet_formulas_match_torch_at_many_sizes():
+    net = slim("ResNet-18")
+    H, W = size_symbol("H"), size_symbol("W")
+    t = trace(net, (1, 1, H, W))
+    stage4 = [layer for layer in t.layers if layer.path == "4.1.iadd"][0].shape
+    assert stage4[2] == sp.floor((H - 1) / 32) + 1
+    captured = {}
+    hook = net[4][1].register_forward_hook(lambda m, i, o: captured.update(shape=tuple(o.shape)))
+    try:
+        for h, w in [(33, 40), (64, 65), (100, 37), (224, 224), (97, 161)]:
+            torch_shape(net, (1, 1, h, w))
+            point = {H: h, W: w}
+            assert captured["shape"] == evaluated(stage4, point)
+    finally:
+        hook.remove()

@@ -1,0 +1,87 @@
+"""torch's own symbolic shapes, for comparison: fake tensors with a ``ShapeEnv``.
+
+torch traces a network at a *sample* size with the chosen dims marked dynamic and records
+*guards*: conditions under which its symbolic result is valid (outside them torch would
+trace again). derive's formulas need no sample and no guards; this module produces torch's
+side of the comparison, with torch's size symbols renamed to the caller's symbols.
+
+This module imports torch.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+import torch
+from torch._subclasses.fake_tensor import FakeTensorMode
+from torch.fx.experimental.symbolic_shapes import (
+    DimDynamic,
+    ShapeEnv,
+    StatelessSymbolicContext,
+)
+
+__all__ = ["TorchSymbolic", "torch_symbolic"]
+
+
+@dataclass(frozen=True)
+class TorchSymbolic:
+    """torch's symbolic output shape at one sample size, and the guards it holds under."""
+
+    sample: tuple[int, ...]
+    shape: tuple[str, ...]
+    guards: tuple[str, ...]
+    ranges: tuple[str, ...]
+
+
+def torch_symbolic(
+    module: torch.nn.Module,
+    input_shape: Sequence[object],
+    sample: dict[sp.Symbol, int],
+    copy_module: bool = True,
+) -> TorchSymbolic:
+    """Run ``module`` on a fake input whose symbolic dims are dynamic, sized by ``sample``.
+
+    ``input_shape`` holds ints and symbols (each symbol one whole dim); ``sample`` gives
+    each symbol's value. The module is deep-copied first unless ``copy_module=False``
+    (fake-mode forwards must not touch the caller's buffers). Expressions come back as text
+    in torch's notation (``//`` for floor division) with torch's symbols renamed.
+    """
+    net = copy.deepcopy(module) if copy_module else module
+    concrete = tuple(
+        sample[d] if isinstance(d, sp.Symbol) else int(d)  # type: ignore[call-overload]
+        for d in input_shape
+    )
+    dynamic = [
+        DimDynamic.DYNAMIC if isinstance(d, sp.Symbol) else DimDynamic.STATIC for d in input_shape
+    ]
+    env = ShapeEnv()
+    mode = FakeTensorMode(shape_env=env, allow_non_fake_inputs=True)
+    context = StatelessSymbolicContext(dynamic_sizes=dynamic)
+    x = mode.from_tensor(torch.zeros(concrete), symbolic_context=context)
+    names: dict[Any, str] = {}
+    for dim, d in zip(x.shape, input_shape):
+        if isinstance(d, sp.Symbol):
+            names[dim.node.expr] = d.name
+    with mode:
+        y = net(x)
+    renamed = {s: sp.Symbol(name, integer=True, positive=True) for s, name in names.items()}
+
+    def show(expr: Any) -> str:
+        if isinstance(expr, torch.SymInt):
+            expr = expr.node.expr
+        if isinstance(expr, int):
+            return str(expr)
+        return str(expr.xreplace(renamed))
+
+    guards = tuple(show(g.expr) for g in env.guards)
+    ranges = tuple(
+        f"{name}: [{env.var_to_range[s].lower}, {env.var_to_range[s].upper}]"
+        for s, name in names.items()
+        if s in env.var_to_range
+    )
+    shape = tuple(show(d) for d in y.shape)
+    return TorchSymbolic(concrete, shape, guards, ranges)

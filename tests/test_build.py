@@ -19,11 +19,13 @@ import pytest
 import sympy as sp
 
 import derive
+import derive.build
 from derive.build import MARKER, PROVIDERS, build, marker_key, plan_build
 from derive.render import latex
 from derive.specs import BuildError, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent
+REAL_CODE_VERSION = derive.build.code_version
 COPIED = ["01-cross-correlation", "03-edge-detection"]
 
 SYMBOLIC = """
@@ -78,8 +80,19 @@ def _snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def frozen_code_version():
+    """The derive sources may change while the suite runs (other work in the checkout): the
+    builds of these tests all use the version hashed once, here."""
+    frozen = derive.build.code_version()
+    patch = pytest.MonkeyPatch()
+    patch.setattr(derive.build, "code_version", lambda package=None: frozen)
+    yield frozen
+    patch.undo()
+
+
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
+def project(tmp_path_factory, frozen_code_version):
     root = tmp_path_factory.mktemp("project")
     (root / "examples").mkdir()
     for slug in COPIED:
@@ -124,11 +137,13 @@ def test_a_second_build_is_a_no_op(project):
     assert build(project, providers=PROVIDER, check=True, log=logs.append) == 0
 
 
-def test_the_no_op_path_imports_neither_torch_nor_nbclient(project):
+def test_the_no_op_path_imports_neither_torch_nor_nbclient(project, frozen_code_version):
     code = textwrap.dedent(
         f"""
         import sys
         sys.path.insert(0, {str(project)!r})
+        import derive.build
+        derive.build.code_version = lambda package=None: {frozen_code_version!r}
         from derive.build import build
         assert build({str(project)!r}, providers={PROVIDER!r}, log=lambda line: None) == 0
         heavy = sorted(m for m in ("torch", "nbclient", "nbformat", "jupyter_client")
@@ -313,8 +328,9 @@ def test_symbolic_entries_are_spelled_out_and_checked_with_numbers(project):
     assert latex.expr(derive.pool_output_size(n, 2, ceil_mode=True)) in page
 
 
-def test_the_committed_site_is_up_to_date():
+def test_the_committed_site_is_up_to_date(monkeypatch):
     """What CI runs: ``derive build --check`` on the committed tree (page providers included)."""
+    monkeypatch.setattr(derive.build, "code_version", REAL_CODE_VERSION)  # hashed now
     logs: list[str] = []
     status = build(ROOT, check=True, log=logs.append)
     assert status == 0, "\n".join(logs)

@@ -1,7 +1,8 @@
 """Turning example specs into pages, notebooks and figures (used by :mod:`derive.build`).
 
-- :mod:`derive.render.compute` derives every number of an example (and checks it against torch
-  and the book's stated facts),
+- :mod:`derive.render.compute` derives every number of an example and checks it against torch
+  and the book's stated facts; :mod:`derive.render.sizes` does the output sizes;
+  :mod:`derive.render.results` holds what they find, for the renderers,
 - :mod:`derive.render.latex` writes numbers, matrices and sums as LaTeX,
 - :mod:`derive.render.markdown` writes the example pages and the index,
 - :mod:`derive.render.notebook` writes the notebooks and executes them in one kernel,

@@ -26,7 +26,7 @@ from typing import Any
 import sympy as sp
 
 from derive.render import latex
-from derive.render.compute import AxisShape, StepResult
+from derive.render.results import AxisShape, StepResult, flatten
 from derive.specs import ExampleSpec
 
 __all__ = ["example_page", "index_page", "INDEX_INTRO"]
@@ -117,19 +117,13 @@ def _check_sentence(result: StepResult) -> str:
     check = result.check
     assert check is not None
     diff = "0" if check.max_abs_diff == 0 else f"{check.max_abs_diff:.3g}"
-    free = any(not v.is_number for t in result.tensors.values() for v in _flatten(t.values))
+    free = any(not v.is_number for t in result.tensors.values() for v in flatten(t.values))
     subs = " (with small integers put in for the symbols)" if free else ""
     return (
         f"returns the same {check.count} elements{subs}: derive ran it in float64 through "
         f"`{check.call.split('(')[0]}` when this page was generated, and the largest "
         f"difference was {diff}."
     )
-
-
-def _flatten(values: Any) -> list:
-    if isinstance(values, list):
-        return [v for item in values for v in _flatten(item)]
-    return [values]
 
 
 def _book_sentence(result: StepResult) -> str:

@@ -22,7 +22,9 @@ from typing import Any
 
 import sympy as sp
 
-from derive.render.compute import StepResult, _per_axis, torch_line
+from derive.render.compute import torch_line
+from derive.render.results import StepResult, flatten
+from derive.render.sizes import per_axis
 from derive.specs import BuildError, ExampleSpec, StepSpec
 
 __all__ = ["example_notebook", "SharedKernel", "normalise", "py_value", "LANGUAGE_INFO"]
@@ -138,28 +140,24 @@ def _uses(spec: ExampleSpec) -> set[str]:
         for name in (step.input, step.weight, step.bias):
             if name is not None:
                 t = spec.tensors[name]
-                if any(not getattr(v, "is_Integer", True) for v in _flat(t.values)):
+                if any(not getattr(v, "is_Integer", True) for v in flatten(t.values)):
                     used.add("symbolic-entries")
     return used
 
 
-def _flat(values: Any) -> list:
-    if isinstance(values, list):
-        return [v for item in values for v in _flat(item)]
-    return [values]
+def _uses_same_padding(spec: ExampleSpec) -> bool:
+    return any("'same'" in repr(s.raw.get("params", {}).get("padding")) for s in spec.steps)
 
 
 def _setup(spec: ExampleSpec) -> str:
     used = _uses(spec)
-    lines = [
-        "import sympy as sp",
-        "import torch",
-        "import torch.nn.functional as F",
-        "",
-        "import derive",
-    ]
-    if "shape" in used or "symbolic-entries" in used:
+    same = _uses_same_padding(spec)
+    lines = ["import warnings", ""] if same else []
+    lines += ["import sympy as sp", "import torch", "import torch.nn.functional as F", ""]
+    lines.append("import derive")
+    if "symbolic-entries" in used:
         lines.append("from derive.grammar import parse_size")
+    if "shape" in used:
         lines.append("from derive.grammar import parse_size as P")
     if used & {"max_pool2d", "avg_pool2d"}:
         lines.append("from derive.pool import pool2d_windows")
@@ -172,6 +170,12 @@ def _setup(spec: ExampleSpec) -> str:
             "from derive.transpose import check_conv_transpose2d, conv_transpose2d, "
             "conv_transpose2d_terms"
         )
+    if same:
+        lines += [
+            "",
+            "# torch notes that padding='same' with an even kernel copies the input: harmless here",
+            'warnings.filterwarnings("ignore", message="Using padding=\'same\'")',
+        ]
     lines += [
         "",
         "",
@@ -354,7 +358,7 @@ def _elements_cells(cells: _Cells, spec: ExampleSpec, result: StepResult) -> Non
 
 def _uses_tensor(spec: ExampleSpec, name: str) -> set[str]:
     t = spec.tensors[name]
-    if any(not getattr(v, "is_Integer", True) for v in _flat(t.values)):
+    if any(not getattr(v, "is_Integer", True) for v in flatten(t.values)):
         return {"symbolic-entries"}
     return set()
 
@@ -379,10 +383,10 @@ def _shape_step_cells(cells: _Cells, spec: ExampleSpec, result: StepResult) -> N
     raw_size = step.raw["size"]
     axes = len(raw_size)
     per = {
-        key: _per_axis(spec, step, key, raw_params.get(key), axes)
+        key: per_axis(spec, step, key, raw_params.get(key), axes)
         for key in ("kernel_size", "stride", "padding", "dilation", "output_padding")
     }
-    labels = [s.label for s in result.shapes]
+    labels = ["n" if s.label == "out" else s.label for s in result.shapes]
     lines, torch_args = [], []
     for a in range(axes):
         args = [_raw(raw_size[a]), _raw(per["kernel_size"][a])]
@@ -470,6 +474,18 @@ def example_notebook(
         "derive": metadata,
     }
     return nb
+
+
+def _no_stderr(name: str, nb: Any) -> None:
+    """Warnings and other stderr text name files of this machine: refuse to store them."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if output.get("name") == "stderr":
+                text = output.get("text", "").strip().splitlines() or [""]
+                raise BuildError(
+                    f"notebook {name}: cell {cell.id} writes to stderr ({text[-1]}); "
+                    "stored outputs must not depend on the machine"
+                )
 
 
 def normalise(nb: Any) -> Any:
@@ -560,6 +576,7 @@ class SharedKernel:
                 except CellExecutionError as exc:
                     first = str(exc).strip().splitlines()[-1:] or [""]
                     raise BuildError(f"notebook {name}: a cell failed: {first[0]}") from None
+                _no_stderr(name, nb)
                 normalise(nb)
         finally:
             kc.stop_channels()

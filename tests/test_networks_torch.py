@@ -488,3 +488,19 @@ def test_symbolic_resnet_formulas_match_torch_at_many_sizes():
             assert captured["shape"] == evaluated(stage4, point)
     finally:
         hook.remove()
+
+
+def test_site_page_is_computed_deterministic_and_checked():
+    from derive.networks.page import render_page
+
+    first = render_page()
+    assert render_page() == first  # byte-identical rebuilds
+    assert first.startswith("# Shapes through classic networks\n")
+    for name in classic.CLASSIC:
+        assert f"\n## {name}\n" in first
+    lenet_part = first.split("\n## AlexNet\n")[0]
+    for box in admissible("LeNet").boxes:
+        assert f"- ${box.to_latex()}$" in lenet_part
+    assert "| 28 x 28 | `(1, 10)` | `(1, 10)` | agree |" in lenet_part
+    assert "Eq(16*(((H//4)) - 2)*(((W//4)) - 2), 400)" in lenet_part  # torch's own guard
+    assert "0x" not in first  # no addresses

@@ -193,6 +193,14 @@ def normalize_dim(site: Site, dim: object, rank: int, what: str = "dim") -> int:
 # -- convolution and pooling -------------------------------------------------------------
 
 
+def _check_channels(site: Site, x: Shape, c: sp.Expr, in_channels: int) -> None:
+    site.require(
+        sp.Eq(c, in_channels),
+        lambda: f"expected input with {in_channels} channels (in_channels={in_channels}), "
+        f"got {c} channels in input of shape {show_shape(x)}",
+    )
+
+
 def conv_shape(
     site: Site,
     x: Shape,
@@ -214,11 +222,7 @@ def conv_shape(
     without padding.
     """
     lead, c, sizes = _split_batch(site, x, spatial)
-    site.require(
-        sp.Eq(c, in_channels),
-        lambda: f"expected input with {in_channels} channels (in_channels={in_channels}), "
-        f"got {c} channels in input of shape {show_shape(x)}",
-    )
+    _check_channels(site, x, c, in_channels)
     ks = _ntuple(kernel_size, spatial, "kernel_size")
     ss = _ntuple(stride, spatial, "stride")
     ds = _ntuple(dilation, spatial, "dilation")
@@ -279,11 +283,7 @@ def conv_transpose_shape(
     that backend-dependent behaviour.)
     """
     lead, c, sizes = _split_batch(site, x, spatial)
-    site.require(
-        sp.Eq(c, in_channels),
-        lambda: f"expected input with {in_channels} channels (in_channels={in_channels}), "
-        f"got {c} channels in input of shape {show_shape(x)}",
-    )
+    _check_channels(site, x, c, in_channels)
     ks = _ntuple(kernel_size, spatial, "kernel_size")
     ss = _ntuple(stride, spatial, "stride")
     ps = _ntuple(padding, spatial, "padding")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
@@ -29,12 +29,25 @@ __all__ = ["TorchSymbolic", "torch_symbolic"]
 
 @dataclass(frozen=True)
 class TorchSymbolic:
-    """torch's symbolic output shape at one sample size, and the guards it holds under."""
+    """torch's symbolic output shape at one sample size, and the guards it holds under.
+
+    ``probe`` is the output shape of the submodule named by ``torch_symbolic(probe=...)``.
+    """
 
     sample: tuple[int, ...]
     shape: tuple[str, ...]
     guards: tuple[str, ...]
     ranges: tuple[str, ...]
+    probe: tuple[str, ...] | None = None
+    lower: dict[str, int] = field(default_factory=dict)
+    _guards: tuple[Any, ...] = field(default=(), repr=False, compare=False)
+    _symbols: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def failing_guards(self, point: dict[str, int]) -> list[str]:
+        """The guards that are false at ``point`` (sizes by symbol name): there torch's
+        symbolic result does not apply (torch would trace again)."""
+        values = {self._symbols[name]: sp.Integer(v) for name, v in point.items()}
+        return [text for text, g in zip(self.guards, self._guards) if not bool(g.xreplace(values))]
 
 
 def torch_symbolic(
@@ -42,6 +55,7 @@ def torch_symbolic(
     input_shape: Sequence[object],
     sample: dict[sp.Symbol, int],
     copy_module: bool = True,
+    probe: str | None = None,
 ) -> TorchSymbolic:
     """Run ``module`` on a fake input whose symbolic dims are dynamic, sized by ``sample``.
 
@@ -61,11 +75,17 @@ def torch_symbolic(
     env = ShapeEnv()
     mode = FakeTensorMode(shape_env=env, allow_non_fake_inputs=True)
     context = StatelessSymbolicContext(dynamic_sizes=dynamic)
-    x = mode.from_tensor(torch.zeros(concrete), symbolic_context=context)
+    device = next(net.parameters(), torch.empty(0)).device  # "meta" nets work too
+    x = mode.from_tensor(torch.zeros(concrete, device=device), symbolic_context=context)
     names: dict[Any, str] = {}
     for dim, d in zip(x.shape, input_shape):
         if isinstance(d, sp.Symbol):
             names[dim.node.expr] = d.name
+    captured: list[Any] = []
+    if probe is not None:
+        net.get_submodule(probe).register_forward_hook(
+            lambda m, args, out: captured.append(tuple(out.shape))
+        )
     with mode:
         y = net(x)
     renamed = {s: sp.Symbol(name, integer=True, positive=True) for s, name in names.items()}
@@ -84,4 +104,11 @@ def torch_symbolic(
         if s in env.var_to_range
     )
     shape = tuple(show(d) for d in y.shape)
-    return TorchSymbolic(concrete, shape, guards, ranges)
+    probed = tuple(show(d) for d in captured[-1]) if captured else None
+    lower = {
+        name: int(env.var_to_range[s].lower) for s, name in names.items() if s in env.var_to_range
+    }
+    return TorchSymbolic(
+        concrete, shape, guards, ranges, probed, lower,
+        tuple(g.expr for g in env.guards), {name: s for s, name in names.items()},
+    )  # fmt: skip

@@ -356,7 +356,7 @@ def _assert_book(
 
     if "output" in book:
         values, shape = book["output"]
-        if not same_shape(shape) or [sp.sympify(v) for v in values] != list(flat3):
+        if not same_shape(shape) or [latex.as_basic(v) for v in values] != list(flat3):
             raise step_error(
                 spec,
                 step,
@@ -458,7 +458,7 @@ def _assert_products(spec, step, elements: list[Element], stated: list) -> None:
                 f"book.products[{k}].index",
                 f"{list(idx)} is not a highlighted convolution element",
             )
-        got = Counter((sp.sympify(a), sp.sympify(b)) for a, b in pairs_of[idx])
+        got = Counter((latex.as_basic(a), latex.as_basic(b)) for a, b in pairs_of[idx])
         want = Counter(pairs)
         if got != want:
             raise step_error(

@@ -16,12 +16,14 @@ markup stays in the subset both engines share (``bmatrix``, ``aligned``, ``\time
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 __all__ = [
+    "as_basic",
     "number",
     "factor",
     "expr",
@@ -70,9 +72,20 @@ class _Printer(LatexPrinter):
 _PRINTER = _Printer()
 
 
+def as_basic(value: Any) -> sp.Basic:
+    """A SymPy object from one already parsed (an int or a SymPy object; never text)."""
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return sp.Integer(value)
+    if isinstance(value, Fraction):
+        return sp.Rational(value.numerator, value.denominator)
+    raise TypeError(f"expected an int or a SymPy object, got {value!r}")
+
+
 def number(value: Any) -> str:
     """A number (or any SymPy expression) as LaTeX; integers stay plain digits."""
-    v = sp.sympify(value) if not isinstance(value, sp.Basic) else value
+    v = as_basic(value)
     if v.is_Integer:
         return str(int(v))
     if v.is_Rational:
@@ -88,7 +101,7 @@ def number(value: Any) -> str:
 def factor(value: Any) -> str:
     """A factor of a product: negative numbers and sums get parentheses."""
     text = number(value)
-    v = value if isinstance(value, sp.Basic) else sp.sympify(value)
+    v = as_basic(value)
     if text.startswith("-") or (isinstance(v, sp.Add)):
         return f"({text})"
     return text

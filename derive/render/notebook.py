@@ -20,8 +20,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-import sympy as sp
-
+from derive.render import latex
 from derive.render.compute import torch_line
 from derive.render.results import StepResult, flatten
 from derive.render.sizes import per_axis
@@ -74,7 +73,7 @@ def py_value(value: Any, indent: int = 0) -> str:
     ]
     """
     if not isinstance(value, list):
-        v = value if isinstance(value, sp.Basic) else sp.sympify(value)
+        v = latex.as_basic(value)
         if v.is_Integer:
             return str(int(v))
         return f'parse_size("{v}")'

@@ -21,7 +21,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-import sympy as sp
+from derive.render import latex
 
 __all__ = ["step_figure", "sliding_figure", "cell_label"]
 
@@ -43,10 +43,11 @@ def cell_label(value: Any) -> tuple[str, str]:
     """``(main, subscript)`` text of a cell: numbers as digits (``p/q`` for fractions), and a
     symbol ``x_{0,1}`` as ``x`` with subscript ``0,1``.
 
+    >>> import sympy as sp
     >>> cell_label(sp.Rational(5, 4)), cell_label(sp.Symbol("x_{0,1}"))
     (('5/4', ''), ('x', '0,1'))
     """
-    v = value if isinstance(value, sp.Basic) else sp.sympify(value)
+    v = latex.as_basic(value)
     if v.is_Integer:
         return str(int(v)), ""
     if v.is_Rational:

@@ -203,6 +203,10 @@ def plan_build(root: Path, providers: dict[str, str] | None = None, force: bool 
     """Read the specs and compare the keys on disk with the ones the build would write."""
     root = Path(root).resolve()
     providers = PROVIDERS if providers is None else providers
+    if not (root / "examples").is_dir():
+        raise BuildError(
+            f"no examples/ folder in {root}: run derive build in the project folder or give --root"
+        )
     specs = load_specs(root / "examples", root)
     slugs = [s.slug for s in specs]
     dupes = {s for s in slugs if slugs.count(s) > 1}
@@ -424,7 +428,13 @@ def build(
         if out.what == "provider"
     ]
     try:
-        files = _render_examples(plan, _stale_examples(plan), log)
+        try:
+            files = _render_examples(plan, _stale_examples(plan), log)
+        except ModuleNotFoundError as exc:
+            raise BuildError(
+                f"derive build needs {exc.name}: install derive with its docs and torch extras, "
+                "pip install 'derive[docs,torch]'"
+            ) from None
         for out, _ in plan.stale:
             if out.what == "index":
                 files[out.path] = _render_index(plan)
@@ -440,9 +450,3 @@ def build(
         log(f"removed {plan.rel(path)}")
     log(f"wrote {len(files)} files")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:  # pragma: no cover - use `derive build`
-    from derive.cli import main as cli_main
-
-    return cli_main(["build", *(argv if argv is not None else sys.argv[1:])])

@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import derive
 import derive.build
+from derive import ShapeError
 from derive.build import MARKER, PROVIDERS, build, marker_key, plan_build
 from derive.render import latex
 from derive.specs import BuildError, load_spec
@@ -303,6 +306,12 @@ def test_providers_missing_broken_or_wrong(project, tmp_path):
     assert "Written by a page provider." in page
 
 
+def test_a_folder_without_examples_is_refused(tmp_path):
+    with pytest.raises(BuildError, match="no examples/ folder"):
+        build(tmp_path, log=lambda line: None)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_default_provider_table():
     assert PROVIDERS == {
         "verification.md": "derive.verify.page:render_page",
@@ -394,3 +403,69 @@ def test_book_two_channel_first_element():
     page = _page("06-multi-input-channels")
     assert f"= {y[0, 0, 0]} \\\\" in page
     assert latex.tensor("Y", y.tolist()) in page
+
+
+# -- derive.transpose, which the transposed-convolution page relies on ---------------------
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    groups=st.sampled_from([1, 2]),
+    c_per_group=st.integers(1, 2),
+    out_per_group=st.integers(1, 2),
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    size=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    padding=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+)
+def test_transposed_convolution_elements_match_torch(
+    data, groups, c_per_group, out_per_group, kernel, size, stride, dilation, padding
+):
+    from derive.transpose import check_conv_transpose2d, conv_transpose2d
+
+    c_in = groups * c_per_group
+    output_padding = tuple(
+        data.draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation)
+    )
+    ints = st.integers(-3, 3)
+    x = data.draw(
+        st.lists(
+            st.lists(
+                st.lists(ints, min_size=size[1], max_size=size[1]),
+                min_size=size[0],
+                max_size=size[0],
+            ),
+            min_size=c_in,
+            max_size=c_in,
+        )
+    )
+    w = [
+        [
+            [[data.draw(ints) for _ in range(kernel[1])] for _ in range(kernel[0])]
+            for _ in range(out_per_group)
+        ]
+        for _ in range(c_in)
+    ]
+    b = [data.draw(ints) for _ in range(groups * out_per_group)]
+    params = dict(
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        groups=groups,
+        dilation=dilation,
+    )
+    try:
+        y = conv_transpose2d(x, w, b, **params)
+    except ShapeError:
+        import torch
+
+        with pytest.raises(RuntimeError):
+            torch.nn.functional.conv_transpose2d(
+                torch.tensor(x, dtype=torch.float64),
+                torch.tensor(w, dtype=torch.float64),
+                torch.tensor(b, dtype=torch.float64),
+                **params,
+            )
+        return
+    check = check_conv_transpose2d(y, x, w, b, **params)
+    assert check.ok, check

@@ -58,10 +58,8 @@ def pool2d_windows(
     sh, sw = _ints(stride, "stride")
     dh, dw = _ints(dilation, "dilation")
     pads = padding_2d(padding)
-    if isinstance(pads, str):
-        if pads != "valid":
-            raise ShapeError(f"pooling supports no padding={pads!r}; give an int or a pair")
-        pads = ((0, 0), (0, 0))
+    if isinstance(pads, str):  # torch's pooling takes no string padding, not even 'valid'
+        raise ShapeError(f"pooling supports no padding={pads!r}; give an int or a pair")
     (pt, pb), (pl, pr) = ((int(lo), int(hi)) for lo, hi in pads)
     height, width = input_shape[-2:]
     oh = int(pool_output_size(height, kh, sh, (pt, pb), dh, ceil_mode))

@@ -160,10 +160,8 @@ def pool_output_size(
     if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
         stride = kernel_size
     n, k, s, d = _common(size, kernel_size, stride, dilation)
-    if isinstance(padding, str):
-        if padding != "valid":
-            raise ShapeError(f"pooling supports no padding={padding!r}; give an int or a pair")
-        padding = 0
+    if isinstance(padding, str):  # torch's pooling takes no string padding, not even 'valid'
+        raise ShapeError(f"pooling supports no padding={padding!r}; give an int or a pair")
     lo, hi = padding_pair(padding)  # type: ignore[misc]
     half = sp.floor(k / 2)
     for side in (lo, hi):

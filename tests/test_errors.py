@@ -70,6 +70,10 @@ CASES = [
     ("pad-neg", lambda: conv_output_size(5, 3, padding=-1), r"non-negative.*padding=-1\b"),
     ("pad-neg-pair", lambda: conv_output_size(5, 3, padding=(1, -1)), r"padding=\(1, -1\)"),
     ("pad-neg-pool", lambda: pool_output_size(5, 3, padding=-1), r"padding=-1\b"),
+    # torch's pooling takes no string padding at all (a TypeError there)
+    ("pad-valid-pool", lambda: pool_output_size(5, 3, padding="valid"), r"padding='valid'"),
+    ("pad-valid-pool2d", lambda: max_pool2d(X1, 2, padding="valid"), r"padding='valid'"),
+    ("pad-same-pool2d", lambda: avg_pool2d(X1, 2, padding="same"), r"padding='same'"),
     ("pad-neg-transpose", lambda: conv_transpose_output_size(5, 3, padding=-2), r"padding=-2\b"),
     ("pad-neg-conv2d", lambda: conv2d(X1, W1, padding=((0, -1), (0, 0))), r"padding=\(0, -1\)"),
     # pooling padding more than half the kernel (raw kernel_size, even when dilated)

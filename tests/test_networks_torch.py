@@ -358,6 +358,45 @@ def test_bad_residual_sizes_follow_broadcasting():
             assert ((n,) in adm) == (torch_shape(m, (1, 2, n, 1)) is not None), (inplace, n)
 
 
+@st.composite
+def stacks(draw):
+    """A Sequential of 1-4 convolutions, poolings (ceil_mode too) and transposed convolutions."""
+    layers = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["conv", "max", "max_ceil", "avg_ceil", "transpose"]))
+        k, s = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+        if kind == "conv":
+            layers.append(nn.Conv1d(1, 1, k, stride=s, padding=draw(st.integers(0, 2))))
+        elif kind == "transpose":
+            layers.append(nn.ConvTranspose1d(1, 1, k, stride=s, padding=draw(st.integers(0, 1))))
+        elif kind.startswith("max"):
+            layers.append(nn.MaxPool1d(k, s, padding=draw(st.integers(0, k // 2)),
+                                       ceil_mode=kind.endswith("ceil")))  # fmt: skip
+        else:
+            layers.append(nn.AvgPool1d(k, s, padding=draw(st.integers(0, k // 2)), ceil_mode=True))
+    return nn.Sequential(*layers)
+
+
+@settings(max_examples=30, deadline=None)
+@given(stacks())
+def test_stacked_layers_admissible_lengths_match_torch(net):
+    L = size_symbol("L")
+    try:
+        t = trace(net, (1, 1, L))
+    except ShapeError:
+        assert all(torch_shape(net, (1, 1, n)) is None for n in range(1, 40))
+        return
+    adm = solve_constraints(t.constraints, t.symbols)
+    assert adm.exact, [str(c) for c in t.constraints]
+    for n in range(1, 40):
+        expected = torch_shape(net, (1, 1, n))
+        if expected is not None and 0 in expected:
+            continue  # an empty output torch returns instead of raising
+        assert ((n,) in adm) == (expected is not None), (net, n, adm.to_text())
+        if expected is not None:
+            assert evaluated(t.output, {L: n}) == expected
+
+
 # -- classic networks -----------------------------------------------------------------------
 
 SLIM = {

@@ -5,8 +5,8 @@ against PyTorch live in :mod:`derive.torch_check` and import it lazily.
 """
 
 from derive._version import __version__
-from derive.errors import ShapeError
 from derive.conv import conv2d, conv2d_terms, corr2d
+from derive.errors import ShapeError
 from derive.networks import output_shape  # imports torch only when called
 from derive.pool import avg_pool2d, max_pool2d
 from derive.shapes import conv_output_size, conv_transpose_output_size, pool_output_size

@@ -16,21 +16,13 @@ __all__ = [
     "Dim",
     "Padding1d",
     "as_dim",
-    "is_true",
     "pair",
     "padding_pair",
     "padding_2d",
-    "require_positive",
-    "require_nonnegative",
 ]
 
 Dim = int | sp.Expr
 Padding1d = Dim | tuple[Dim, Dim] | str
-
-
-def is_true(condition: object) -> bool:
-    """True only when SymPy has *decided* ``condition`` is true (never for undecided relations)."""
-    return condition is sp.true or condition is True
 
 
 def as_dim(value: object, name: str) -> sp.Expr:
@@ -60,20 +52,6 @@ def as_dim(value: object, name: str) -> sp.Expr:
         except TypeError:
             pass
     raise ShapeError(f"{name} must be an integer or a SymPy expression, got {name}={value!r}")
-
-
-def require_positive(value: sp.Expr, name: str, shown: object | None = None) -> None:
-    """Raise unless ``value`` may be >= 1 (symbolic values pass unless SymPy proves otherwise)."""
-    if is_true(sp.Lt(value, 1)):
-        raise ShapeError(f"{name} must be positive, got {name}={value if shown is None else shown}")
-
-
-def require_nonnegative(value: sp.Expr, name: str, shown: object | None = None) -> None:
-    """Raise when ``value`` is provably negative."""
-    if is_true(sp.Lt(value, 0)):
-        raise ShapeError(
-            f"{name} must be non-negative, got {name}={value if shown is None else shown}"
-        )
 
 
 def _show(value: object) -> str:
@@ -110,7 +88,8 @@ def padding_pair(
 
     Strings are returned for the caller to resolve (they need the kernel); like torch, only
     the lower-case spellings are accepted. A one-element sequence ``(p,)`` pads ``p`` on both
-    sides, as torch reads ``padding=(p,)`` of a 1-D layer.
+    sides, as torch reads ``padding=(p,)`` of a 1-D layer. Signs are not checked here: each
+    operation's acceptance guards (:mod:`derive.shapes`) reject negative padding.
 
     >>> padding_pair(1)
     (1, 1)
@@ -134,14 +113,9 @@ def padding_pair(
             raise ShapeError(
                 f"{name} must be an int or a (before, after) pair, got {name}={tuple(padding)}"
             )
-        lo, hi = as_dim(padding[0], name), as_dim(padding[1], name)
-        shown = (lo, hi)
-    else:
-        lo = hi = as_dim(padding, name)
-        shown = lo
-    require_nonnegative(lo, name, shown)
-    require_nonnegative(hi, name, shown)
-    return lo, hi
+        return as_dim(padding[0], name), as_dim(padding[1], name)
+    lo = as_dim(padding, name)
+    return lo, lo
 
 
 _PADDING_2D_FORMS = "padding must be an int, a pair or ((top, bottom), (left, right))"

@@ -11,48 +11,121 @@ and $p_r$ after, the dilated kernel spans $d(k-1)+1$ entries and
 $$
 n_\text{out} = \left\lfloor \frac{n + p_l + p_r - d(k-1) - 1}{s} \right\rfloor + 1 .
 $$
+
+Each operation has one *rule* (:func:`conv_rule`, :func:`pool_rule`,
+:func:`conv_transpose_rule`): its acceptance guards (:mod:`derive.guards`, every condition
+under which torch raises, in torch's order) and its size formula. The size functions enforce
+the guards and return the formula; ``derive verify`` compiles the same guards and formula.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy as sp
 
 from derive.errors import ShapeError
-from derive.params import (
-    Dim,
-    Padding1d,
-    as_dim,
-    is_true,
-    padding_pair,
-    require_nonnegative,
-    require_positive,
-)
+from derive.guards import Guard, enforce, first_rejection
+from derive.params import Dim, Padding1d, as_dim, padding_pair
 
 __all__ = [
+    "Rule",
+    "conv_rule",
+    "pool_rule",
+    "conv_transpose_rule",
     "conv_output_size",
     "pool_output_size",
     "conv_transpose_output_size",
     "resolve_conv_padding",
+    "same_padding",
+    "floor_div",
 ]
 
 
-def _floor_div(numerator: sp.Expr, stride: sp.Expr) -> sp.Expr:
-    """``numerator // stride`` for integer-valued expressions (no floor when stride is 1)."""
-    if stride == 1:
+@dataclass(frozen=True)
+class Rule:
+    """One layer axis: the guards torch checks, in order, and the size where none holds.
+
+    ``size`` is ``None`` where no formula exists: a guard already decidedly holds (a zero
+    stride, say), so the rule stops there.
+    """
+
+    guards: tuple[Guard, ...]
+    size: sp.Expr | None
+
+    def output_size(self) -> sp.Expr:
+        """Enforce the guards, then return the size."""
+        enforce(self.guards)
+        if self.size is None:  # pragma: no cover - a guard holds wherever there is no formula
+            raise ShapeError("no output size: the configuration breaks one of torch's checks")
+        return self.size
+
+
+def floor_div(numerator: sp.Expr, divisor: sp.Expr) -> sp.Expr:
+    r"""$\lfloor a / b \rfloor$ for integer-valued expressions (no floor when $b = 1$).
+
+    >>> n = sp.Symbol("n", integer=True)
+    >>> floor_div(n - 1, 1), floor_div(n - 1, 2)
+    (n - 1, floor(n/2 - 1/2))
+    """
+    if divisor == 1:
         return numerator
-    return sp.floor(numerator / stride)
+    return sp.floor(numerator / divisor)
 
 
-def _common(size: Dim, kernel_size: Dim, stride: Dim, dilation: Dim):
+def _positive(value: sp.Expr, name: str) -> Guard:
+    message = f"{name} must be positive, got {name}={{v}}"
+    return Guard(name, sp.Lt(value, 1), message, (("v", value),))
+
+
+def _nonnegative(lo: sp.Expr, hi: sp.Expr, name: str, shown: object) -> tuple[Guard, ...]:
+    message = f"{name} must be non-negative, got {name}={{v}}"
+    return tuple(
+        Guard(name, sp.Lt(side, 0), message, (("v", shown),)) for side in dict.fromkeys((lo, hi))
+    )
+
+
+def _read(size: Dim, kernel_size: Dim, stride: Dim, dilation: Dim):
     n = as_dim(size, "size")
     k = as_dim(kernel_size, "kernel_size")
     s = as_dim(stride, "stride")
     d = as_dim(dilation, "dilation")
-    require_positive(n, "size")
-    require_positive(k, "kernel_size")
-    require_positive(s, "stride")
-    require_positive(d, "dilation")
-    return n, k, s, d
+    guards = tuple(
+        _positive(v, name)
+        for v, name in ((n, "size"), (k, "kernel_size"), (s, "stride"), (d, "dilation"))
+    )
+    return (n, k, s, d), guards
+
+
+def _padding(padding: object, kind: str) -> tuple[sp.Expr, sp.Expr, tuple[Guard, ...]]:
+    """Numeric ``(before, after)`` padding of a pooling or transposed layer, and its guards."""
+    if isinstance(padding, str):  # torch's pooling takes no string padding, not even 'valid'
+        raise ShapeError(f"{kind} supports no padding={padding!r}; give an int or a pair")
+    lo, hi = padding_pair(padding)  # type: ignore[misc]
+    shown = (lo, hi) if isinstance(padding, (tuple, list)) and len(padding) == 2 else lo
+    return lo, hi, _nonnegative(lo, hi, "padding", shown)
+
+
+def same_padding(kernel_size: Dim, dilation: Dim = 1) -> tuple[sp.Expr, sp.Expr]:
+    r"""torch's ``'same'`` zeros: $d(k-1)$ in all, $\lfloor d(k-1)/2 \rfloor$ before.
+
+    >>> same_padding(4)
+    (1, 2)
+    """
+    total = as_dim(dilation, "dilation") * (as_dim(kernel_size, "kernel_size") - 1)
+    before = sp.floor(total / 2)
+    # not expanded: n + before + after - (d(k-1) + 1) then cancels to n - 1 symbolically
+    return before, total - before
+
+
+def _same_guard(s: sp.Expr) -> Guard:
+    return Guard(
+        "stride",
+        sp.Ne(s, 1),
+        "padding='same' is not supported for strided convolutions, got stride={s}",
+        (("s", s),),
+        settle=True,
+    )
 
 
 def resolve_conv_padding(
@@ -74,16 +147,54 @@ def resolve_conv_padding(
     if p == "valid":
         return sp.Integer(0), sp.Integer(0)
     if p == "same":
-        s = as_dim(stride, "stride")
-        if not (s == 1):
-            raise ShapeError(
-                f"padding='same' is not supported for strided convolutions, got stride={s}"
-            )
-        total = as_dim(dilation, "dilation") * (as_dim(kernel_size, "kernel_size") - 1)
-        before = sp.floor(total / 2)
-        # not expanded: n + before + after - (d(k-1) + 1) then cancels to n - 1 symbolically
-        return before, total - before
+        enforce([_same_guard(as_dim(stride, "stride"))])
+        return same_padding(kernel_size, dilation)
     return p  # type: ignore[return-value]
+
+
+def conv_rule(
+    size: Dim, kernel_size: Dim, stride: Dim = 1, padding: Padding1d = 0, dilation: Dim = 1
+) -> Rule:
+    r"""The acceptance guards and size formula of a convolution along one axis.
+
+    torch rejects a non-positive size, kernel, stride or dilation, negative padding,
+    ``'same'`` with a stride other than 1, and a dilated kernel longer than the padded input:
+
+    $$
+    n + p_l + p_r < d(k-1) + 1 .
+    $$
+
+    >>> [g.argument for g in conv_rule(5, 3).guards]
+    ['size', 'kernel_size', 'stride', 'dilation', 'padding', 'kernel_size']
+    >>> conv_rule(5, 3, padding=1).size
+    5
+    """
+    (n, k, s, d), guards = _read(size, kernel_size, stride, dilation)
+    p = padding_pair(padding)
+    if p == "same":
+        guards += (_same_guard(s),)
+        lo, hi = same_padding(k, d)
+        s_eff = sp.Integer(1)
+    else:
+        lo, hi = (sp.Integer(0), sp.Integer(0)) if p == "valid" else p  # type: ignore[misc]
+        shown = (lo, hi) if isinstance(padding, (tuple, list)) and len(padding) == 2 else lo
+        guards += _nonnegative(lo, hi, "padding", shown)
+        s_eff = s
+    if first_rejection(guards):  # no formula past a failed check (e.g. a zero stride)
+        return Rule(guards, None)
+    span = d * (k - 1) + 1
+    padded = n + lo + hi
+    guards += (
+        Guard(
+            "kernel_size",
+            sp.Lt(padded, span),
+            "kernel_size={k} with dilation={d} spans {span}, more than the padded input "
+            "of size {padded} (size={n}, padding=({lo}, {hi}))",
+            (("k", k), ("d", d), ("span", span), ("padded", padded), ("n", n), ("lo", lo),
+             ("hi", hi)),
+        ),
+    )  # fmt: skip
+    return Rule(guards, floor_div(padded - span, s_eff) + 1)
 
 
 def conv_output_size(
@@ -111,16 +222,65 @@ def conv_output_size(
     >>> conv_output_size(n, 3, stride=2, padding=1)
     floor(n/2 - 1/2) + 1
     """
-    n, k, s, d = _common(size, kernel_size, stride, dilation)
-    lo, hi = resolve_conv_padding(padding, k, s, d)
+    return conv_rule(size, kernel_size, stride, padding, dilation).output_size()
+
+
+def _pool_size(n, k, s, d, lo, hi, ceil_mode: bool) -> sp.Expr:
     span = d * (k - 1) + 1
-    padded = n + lo + hi
-    if is_true(sp.Lt(padded, span)):
-        raise ShapeError(
-            f"kernel_size={k} with dilation={d} spans {span}, more than the padded input "
-            f"of size {padded} (size={n}, padding=({lo}, {hi}))"
+    total = n + lo + hi - span
+    if not ceil_mode:
+        return floor_div(total, s) + 1
+    out = floor_div(total + s - 1, s) + 1
+    # The decrement can only happen when the ceiling reaches past n + lo, which needs
+    # hi + s - 1 >= span; when that is decidedly false the formula needs no case split.
+    if sp.Lt(hi + s - 1, span) is sp.true:
+        return out
+    return sp.Piecewise((out - 1, sp.Ge((out - 1) * s, n + lo)), (out, True))
+
+
+def pool_rule(
+    size: Dim,
+    kernel_size: Dim,
+    stride: Dim | None = None,
+    padding: Dim | tuple[Dim, Dim] = 0,
+    dilation: Dim = 1,
+    ceil_mode: bool = False,
+) -> Rule:
+    r"""The acceptance guards and size formula of max or average pooling along one axis.
+
+    Beyond the positivity checks, torch requires each padding to be at most half the raw
+    kernel, $p \le \lfloor k/2 \rfloor$, and an output of at least one entry.
+
+    >>> [g.argument for g in pool_rule(5, 2).guards][-2:]
+    ['padding', 'kernel_size']
+    """
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        stride = kernel_size
+    (n, k, s, d), guards = _read(size, kernel_size, stride, dilation)
+    lo, hi, sign = _padding(padding, "pooling")
+    half = sp.floor(k / 2)
+    guards += sign + tuple(
+        Guard(
+            "padding",
+            sp.Gt(side, half),
+            "padding should be at most half of kernel_size, got padding={p} with kernel_size={k}",
+            (("p", side), ("k", k)),
         )
-    return _floor_div(padded - span, s) + 1
+        for side in dict.fromkeys((lo, hi))
+    )
+    if first_rejection(guards):  # no formula past a failed check (e.g. a zero stride)
+        return Rule(guards, None)
+    out = _pool_size(n, k, s, d, lo, hi, ceil_mode)
+    guards += (
+        Guard(
+            "kernel_size",
+            sp.Lt(out, 1),
+            "output size would be {out}: kernel_size={k} (dilation={d}) does not fit "
+            "size={n} with padding=({lo}, {hi})",
+            (("out", out), ("k", k), ("d", d), ("n", n), ("lo", lo), ("hi", hi)),
+        ),
+    )
+    return Rule(guards, out)
 
 
 def pool_output_size(
@@ -157,35 +317,52 @@ def pool_output_size(
     >>> pool_output_size(n, 2, ceil_mode=True)
     floor(n/2 - 1/2) + 1
     """
-    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        stride = kernel_size
-    n, k, s, d = _common(size, kernel_size, stride, dilation)
-    if isinstance(padding, str):  # torch's pooling takes no string padding, not even 'valid'
-        raise ShapeError(f"pooling supports no padding={padding!r}; give an int or a pair")
-    lo, hi = padding_pair(padding)  # type: ignore[misc]
-    half = sp.floor(k / 2)
-    for side in (lo, hi):
-        if is_true(sp.Gt(side, half)):
-            raise ShapeError(
-                f"padding should be at most half of kernel_size, got padding={side} "
-                f"with kernel_size={k}"
-            )
-    span = d * (k - 1) + 1
-    total = n + lo + hi - span
-    if not ceil_mode:
-        out = _floor_div(total, s) + 1
-    else:
-        out = _floor_div(total + s - 1, s) + 1
-        # The decrement can only happen when the ceiling reaches past n + lo, which needs
-        # hi + s - 1 >= span; when that is decidedly false the formula needs no case split.
-        if not is_true(sp.Lt(hi + s - 1, span)):
-            out = sp.Piecewise((out - 1, sp.Ge((out - 1) * s, n + lo)), (out, True))
-    if is_true(sp.Lt(out, 1)):
-        raise ShapeError(
-            f"output size would be {out}: kernel_size={k} (dilation={d}) does not fit "
-            f"size={n} with padding=({lo}, {hi})"
-        )
-    return out
+    return pool_rule(size, kernel_size, stride, padding, dilation, ceil_mode).output_size()
+
+
+def conv_transpose_rule(
+    size: Dim,
+    kernel_size: Dim,
+    stride: Dim = 1,
+    padding: Dim | tuple[Dim, Dim] = 0,
+    output_padding: Dim = 0,
+    dilation: Dim = 1,
+) -> Rule:
+    r"""The acceptance guards and size formula of a transposed convolution along one axis.
+
+    torch requires $p_\text{out} < \max(s, d)$ and an output of at least one entry.
+
+    >>> conv_transpose_rule(2, 2, stride=2).size
+    4
+    """
+    (n, k, s, d), guards = _read(size, kernel_size, stride, dilation)
+    lo, hi, sign = _padding(padding, "transposed convolution")
+    op = as_dim(output_padding, "output_padding")
+    out = sp.expand((n - 1) * s - lo - hi + d * (k - 1) + op + 1)
+    guards += sign + (
+        Guard(
+            "output_padding",
+            sp.Lt(op, 0),
+            "output_padding must be non-negative, got output_padding={op}",
+            (("op", op),),
+        ),
+        Guard(
+            "output_padding",
+            sp.And(sp.Ge(op, s), sp.Ge(op, d)),
+            "output_padding must be smaller than either stride or dilation, got "
+            "output_padding={op} with stride={s} and dilation={d}",
+            (("op", op), ("s", s), ("d", d)),
+        ),
+        Guard(
+            "size",
+            sp.Lt(out, 1),
+            "output size would be {out} (size={n}, kernel_size={k}, stride={s}, "
+            "padding=({lo}, {hi}), output_padding={op}, dilation={d})",
+            (("out", out), ("n", n), ("k", k), ("s", s), ("lo", lo), ("hi", hi), ("op", op),
+             ("d", d)),
+        ),
+    )  # fmt: skip
+    return Rule(guards, out)
 
 
 def conv_transpose_output_size(
@@ -211,23 +388,6 @@ def conv_transpose_output_size(
     >>> conv_transpose_output_size(n, 4, stride=2, padding=1)
     2*n
     """
-    n, k, s, d = _common(size, kernel_size, stride, dilation)
-    if isinstance(padding, str):
-        raise ShapeError(
-            f"transposed convolution supports no padding={padding!r}; give an int or a pair"
-        )
-    lo, hi = padding_pair(padding)  # type: ignore[misc]
-    op = as_dim(output_padding, "output_padding")
-    require_nonnegative(op, "output_padding")
-    if is_true(sp.Ge(op, s)) and is_true(sp.Ge(op, d)):
-        raise ShapeError(
-            f"output_padding must be smaller than either stride or dilation, got "
-            f"output_padding={op} with stride={s} and dilation={d}"
-        )
-    out = sp.expand((n - 1) * s - lo - hi + d * (k - 1) + op + 1)
-    if is_true(sp.Lt(out, 1)):
-        raise ShapeError(
-            f"output size would be {out} (size={n}, kernel_size={k}, stride={s}, "
-            f"padding=({lo}, {hi}), output_padding={op}, dilation={d})"
-        )
-    return out
+    return conv_transpose_rule(
+        size, kernel_size, stride, padding, output_padding, dilation
+    ).output_size()

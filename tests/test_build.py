@@ -314,8 +314,8 @@ def test_a_folder_without_examples_is_refused(tmp_path):
 
 def test_the_default_provider_table():
     assert PROVIDERS == {
-        "verification.md": "derive.verify.page:render_page",
-        "networks.md": "derive.networks.page:render_page",
+        "verification.md": "derive.render.pages.verification:render_page",
+        "networks.md": "derive.render.pages.networks:render_page",
     }
 
 

@@ -530,7 +530,7 @@ def test_symbolic_resnet_formulas_match_torch_at_many_sizes():
 
 
 def test_site_page_is_computed_deterministic_and_checked():
-    from derive.networks.page import render_page
+    from derive.render.pages.networks import render_page
 
     first = render_page()
     assert render_page() == first  # byte-identical rebuilds

@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 
 import derive
 from derive.cli import main
+from derive.render.pages.verification import page_markdown, render_page
 from derive.verify import claims as catalogue
 from derive.verify.claims import CLAIMS, claim_by_id
 from derive.verify.exhaustive import Exhaustive, run_exhaustive
 from derive.verify.fast import compile_formula
 from derive.verify.lemmas import apply_lemmas, nonnegative, positive, split_quotient
-from derive.verify.page import page_markdown, render_page
 from derive.verify.proofs import Case, Identity, prove_identity
 from derive.verify.report import run_verification, to_json
 from derive.verify.sweep import build_grids, run_sweep
@@ -283,14 +283,14 @@ def test_bad_arguments_are_one_line_errors(capsys):
 def test_verify_imports_no_torch_until_the_sweep():
     code = (
         "import sys, derive.cli, derive.commands.verify, derive.verify.claims, "
-        "derive.verify.report, derive.verify.page; print('torch' in sys.modules)"
+        "derive.verify.report, derive.render.pages.verification; print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_page_is_deterministic_and_complete(monkeypatch, full_report):
-    import derive.verify.page as page
+    import derive.render.pages.verification as page
 
     text = page_markdown(full_report)
     for claim in CLAIMS:

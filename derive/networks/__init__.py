@@ -11,7 +11,7 @@ free of it. Modules: :mod:`~derive.networks.quasi` (exact arithmetic on size for
 :mod:`~derive.networks.rules` (per-layer rules, pure SymPy), :mod:`~derive.networks.layers`
 (``torch.nn`` classes to rules), :mod:`~derive.networks.trace` (the walk over
 ``nn.Sequential`` and ``torch.fx`` graphs), :mod:`~derive.networks.admissible` (solving),
-:mod:`~derive.networks.classic` (LeNet ... ResNet-18) and :mod:`~derive.networks.page`.
+:mod:`~derive.networks.classic` (LeNet ... ResNet-18) and :mod:`~derive.render.pages.networks`.
 """
 
 from __future__ import annotations

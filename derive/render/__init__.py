@@ -4,7 +4,7 @@
   and the book's stated facts; :mod:`derive.render.sizes` does the output sizes;
   :mod:`derive.render.results` holds what they find, for the renderers,
 - :mod:`derive.render.latex` writes numbers, matrices and sums as LaTeX,
-- :mod:`derive.render.markdown` writes the example pages and the index,
+- :mod:`derive.render.pages.examples` writes the example pages and the index,
 - :mod:`derive.render.notebook` writes the notebooks and executes them in one kernel,
 - :mod:`derive.render.svg` draws the figures.
 """

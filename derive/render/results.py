@@ -1,6 +1,6 @@
 """What the build derives for one step of an example, as plain data for the renderers.
 
-:mod:`derive.render.compute` fills these in; :mod:`derive.render.markdown`,
+:mod:`derive.render.compute` fills these in; :mod:`derive.render.pages.examples`,
 :mod:`derive.render.notebook` and :mod:`derive.render.svg` only read them.
 """
 

@@ -26,6 +26,9 @@ from typing import Any
 import sympy as sp
 
 from derive.render import latex
+from derive.render.md import aligned as _aligned
+from derive.render.md import display as _display
+from derive.render.md import plural as _plural
 from derive.render.results import AxisShape, StepResult, flatten
 from derive.specs import ExampleSpec
 
@@ -51,15 +54,6 @@ _FN = {
     "conv_transpose2d": "conv_transpose2d",
     "corr2d": "conv2d",
 }
-
-
-def _display(body: str) -> str:
-    return f"$$\n{body}\n$$"
-
-
-def _aligned(rows: Sequence[str]) -> str:
-    """A display of ``aligned`` rows."""
-    return _display("\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}")
 
 
 def _axis_label(axis: str) -> str:
@@ -204,10 +198,6 @@ def _matmul_section(result: StepResult) -> list[str]:
         "entry, and with the numbers",
         _display(f"W X = {latex.matrix(e['W'])} {latex.matrix(e['X'])} = {latex.matrix(e['WX'])}"),
     ]
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _raw_code(value: Any) -> str:

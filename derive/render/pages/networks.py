@@ -20,6 +20,9 @@ import sympy as sp
 
 from derive.errors import ShapeError
 from derive.grammar import size_symbol
+from derive.render.md import code as _code
+from derive.render.md import math as _math
+from derive.render.md import table as _table
 
 __all__ = ["render_page", "SLIM_WIDTH"]
 
@@ -70,20 +73,6 @@ derive's and finds accepted sizes where torch's guards fail.
 
 def _latex_shape(shape: Sequence[sp.Expr]) -> str:
     return r"\left(" + ", ".join(sp.latex(d) for d in shape) + r"\right)"
-
-
-def _math(text: str) -> str:
-    return f"${text}$"
-
-
-def _code(text: str) -> str:
-    return "`" + text.replace("`", "'") + "`"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def _condensed(layers: Sequence[Any], blocks: set[str]) -> list[tuple[str, str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ShapeError"]
+__all__ = ["ShapeError", "first_line"]
 
 
 class ShapeError(ValueError):
@@ -17,3 +17,14 @@ class ShapeError(ValueError):
         ...
     derive.errors.ShapeError: stride must be positive, got stride=0
     """
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when the message is empty).
+
+    >>> first_line(RuntimeError(chr(10).join(["Given input size: (1x1x2)", "more detail"])))
+    'Given input size: (1x1x2)'
+    >>> first_line(KeyError())
+    'KeyError'
+    """
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -17,6 +17,9 @@ __all__ = [
     "Padding1d",
     "as_dim",
     "pair",
+    "int_pair",
+    "pool_stride",
+    "integer_valued",
     "padding_pair",
     "padding_2d",
 ]
@@ -79,6 +82,56 @@ def pair(value: object, name: str) -> tuple[sp.Expr, sp.Expr]:
         return as_dim(value[0], name), as_dim(value[1], name)
     d = as_dim(value, name)
     return d, d
+
+
+def int_pair(value: object, name: str) -> tuple[int, int]:
+    """A :func:`pair` of Python ints, for element computations (no symbols there).
+
+    >>> int_pair((2, 3), "stride")
+    (2, 3)
+    >>> int_pair(sp.Symbol("s"), "stride")
+    Traceback (most recent call last):
+        ...
+    derive.errors.ShapeError: stride must be integers for element computations, got stride=(s, s)
+    """
+    h, w = pair(value, name)
+    if not (h.is_Integer and w.is_Integer):
+        raise ShapeError(f"{name} must be integers for element computations, got {name}={(h, w)}")
+    return int(h), int(w)
+
+
+def pool_stride(stride: object, kernel_size: object) -> object:
+    """torch's pooling default: ``stride=None`` (or an empty sequence) means ``kernel_size``.
+
+    >>> pool_stride(None, 3), pool_stride((), (2, 2)), pool_stride(1, 3)
+    (3, (2, 2), 1)
+    """
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        return kernel_size
+    return stride
+
+
+def integer_valued(expr: sp.Basic) -> bool:
+    """Whether ``expr`` is an integer at every integer value of its symbols (decided, not guessed).
+
+    True for SymPy-known integers, for a ``Piecewise`` of integer-valued pieces, and for a
+    polynomial with integer coefficients in integer symbols; False when not decided.
+
+    >>> n = sp.Symbol("n", integer=True)
+    >>> integer_valued(3 * n + 1), integer_valued(n / 2)
+    (True, False)
+    """
+    if getattr(expr, "is_integer", False):
+        return True
+    if isinstance(expr, sp.Piecewise):
+        return all(integer_valued(value) for value, _ in expr.args)
+    if not isinstance(expr, sp.Expr):
+        return False
+    try:
+        poly = sp.Poly(expr, *sorted(expr.free_symbols, key=lambda x: x.name))
+    except sp.PolynomialError:
+        return False
+    return all(c.is_integer for c in poly.coeffs()) and all(x.is_integer for x in poly.gens)
 
 
 def padding_pair(

@@ -16,7 +16,7 @@ import sympy as sp
 
 from derive.errors import ShapeError
 
-__all__ = ["symbol_array", "read_tensor", "to_array", "Flat"]
+__all__ = ["symbol_array", "read_tensor", "to_array", "flatten", "Flat"]
 
 Flat = tuple[list[sp.Basic], tuple[int, ...]]
 
@@ -112,3 +112,14 @@ def read_tensor(value: Any, name: str = "input") -> Flat:
 def to_array(flat: list[sp.Basic], shape: tuple[int, ...]) -> sp.Array:
     """A SymPy Array from row-major entries."""
     return sp.ImmutableDenseNDimArray(flat, shape)
+
+
+def flatten(values: Any) -> list:
+    """The entries of nested lists or tuples, in row-major order (a scalar gives ``[scalar]``).
+
+    >>> flatten([[1, 2], [3, (4, 5)]])
+    [1, 2, 3, 4, 5]
+    """
+    if isinstance(values, (list, tuple)):
+        return [v for item in values for v in flatten(item)]
+    return [values]

@@ -7,12 +7,15 @@ that change it restore what they changed.
 
 from __future__ import annotations
 
+import importlib
 import json
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -23,9 +26,12 @@ from hypothesis import strategies as st
 import derive
 import derive.build
 from derive import ShapeError
-from derive.build import MARKER, PROVIDERS, build, marker_key, plan_build
+from derive.build import MARKER, PROVIDERS, build, marker_key, plan_build, provider_target
+from derive.grammar import size_symbol
+from derive.ops import Correlation
 from derive.render import latex
-from derive.specs import BuildError, load_spec
+from derive.specs import BuildError, ExampleSpec, StepSpec, load_specs
+from derive.tensors import flatten
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_CODE_VERSION = derive.build.code_version
@@ -71,7 +77,14 @@ def broken():
 def not_text():
     return 42
 """
-PROVIDER = {"extra.md": "derive_test_provider:render_page"}
+
+
+def _provider(name: str = "render_page") -> dict:
+    """``{"extra.md": <function name of the test's provider module>}`` (the module is written
+    into the project, which the ``project`` fixture puts on ``sys.path``)."""
+    import derive_test_provider
+
+    return {"extra.md": getattr(derive_test_provider, name)}
 
 
 def _snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
@@ -104,7 +117,7 @@ def project(tmp_path_factory, frozen_code_version):
     (root / "derive_test_provider.py").write_text(PROVIDER_MODULE)
     sys.path.insert(0, str(root))
     logs: list[str] = []
-    assert build(root, providers=PROVIDER, log=logs.append) == 0
+    assert build(root, providers=_provider(), log=logs.append) == 0
     yield root
     sys.path.remove(str(root))
 
@@ -134,10 +147,10 @@ def test_the_build_writes_page_notebook_and_figures_with_markers(project):
 def test_a_second_build_is_a_no_op(project):
     before = _snapshot(project)
     logs: list[str] = []
-    assert build(project, providers=PROVIDER, log=logs.append) == 0
+    assert build(project, providers=_provider(), log=logs.append) == 0
     assert logs == ["up to date: 3 examples"]
     assert _snapshot(project) == before
-    assert build(project, providers=PROVIDER, check=True, log=logs.append) == 0
+    assert build(project, providers=_provider(), check=True, log=logs.append) == 0
 
 
 def test_the_no_op_path_imports_neither_torch_nor_nbclient(project, frozen_code_version):
@@ -148,7 +161,9 @@ def test_the_no_op_path_imports_neither_torch_nor_nbclient(project, frozen_code_
         import derive.build
         derive.build.code_version = lambda package=None: {frozen_code_version!r}
         from derive.build import build
-        assert build({str(project)!r}, providers={PROVIDER!r}, log=lambda line: None) == 0
+        import derive_test_provider
+        providers = {{"extra.md": derive_test_provider.render_page}}
+        assert build({str(project)!r}, providers=providers, log=lambda line: None) == 0
         heavy = sorted(m for m in ("torch", "nbclient", "nbformat", "jupyter_client")
                        if m in sys.modules)
         print(",".join(heavy))
@@ -160,7 +175,7 @@ def test_the_no_op_path_imports_neither_torch_nor_nbclient(project, frozen_code_
 
 def test_forced_rebuild_is_byte_identical(project):
     before = {k: v[0] for k, v in _snapshot(project).items()}
-    assert build(project, providers=PROVIDER, force=True, log=lambda line: None) == 0
+    assert build(project, providers=_provider(), force=True, log=lambda line: None) == 0
     after = {k: v[0] for k, v in _snapshot(project).items()}
     assert after == before
 
@@ -172,7 +187,7 @@ def test_check_lists_what_a_changed_spec_makes_stale_and_build_redoes_only_that(
     try:
         spec.write_text(original.replace("A symbolic entry", "One symbolic entry"))
         logs: list[str] = []
-        assert build(project, providers=PROVIDER, check=True, log=logs.append) == 1
+        assert build(project, providers=_provider(), check=True, log=logs.append) == 1
         stale = {line.split()[1] for line in logs if line.startswith("stale:")}
         assert stale == {
             "docs/examples/90-symbols.md",
@@ -182,14 +197,14 @@ def test_check_lists_what_a_changed_spec_makes_stale_and_build_redoes_only_that(
             "docs/examples/index.md",
         }
         assert _snapshot(project) == before  # --check wrote nothing
-        assert build(project, providers=PROVIDER, log=lambda line: None) == 0
+        assert build(project, providers=_provider(), log=lambda line: None) == 0
         after = _snapshot(project)
         changed = {k for k in after if after[k] != before[k]}
         assert changed == stale
         assert "One symbolic entry" in (project / "docs/examples/90-symbols.md").read_text()
     finally:
         spec.write_text(original)
-        build(project, providers=PROVIDER, log=lambda line: None)
+        build(project, providers=_provider(), log=lambda line: None)
 
 
 def test_a_hand_written_file_in_the_way_is_never_overwritten(project, tmp_path):
@@ -247,7 +262,7 @@ def test_a_bad_spec_leaves_every_generated_file_untouched(project, name, damage,
     try:
         spec.write_text(damage(original))
         with pytest.raises(BuildError) as info:
-            build(project, providers=PROVIDER, log=lambda line: None)
+            build(project, providers=_provider(), log=lambda line: None)
         message = str(info.value)
         assert message.startswith("examples/03-edge-detection.toml: example '03-edge-detection'")
         assert field in message, message
@@ -256,7 +271,7 @@ def test_a_bad_spec_leaves_every_generated_file_untouched(project, name, damage,
         assert leftovers == []
     finally:
         spec.write_text(original)
-    assert build(project, providers=PROVIDER, check=True, log=lambda line: None) == 0
+    assert build(project, providers=_provider(), check=True, log=lambda line: None) == 0
 
 
 def test_a_removed_spec_takes_its_generated_files_and_nothing_else(project, tmp_path):
@@ -266,9 +281,9 @@ def test_a_removed_spec_takes_its_generated_files_and_nothing_else(project, tmp_
     notes.write_text("<svg xmlns='http://www.w3.org/2000/svg'/>\n")
     (root / "examples" / "03-edge-detection.toml").unlink()
     logs: list[str] = []
-    assert build(root, providers=PROVIDER, check=True, log=logs.append) == 1
+    assert build(root, providers=_provider(), check=True, log=logs.append) == 1
     assert any("03-edge-detection.md (no spec generates it any more)" in ln for ln in logs)
-    assert build(root, providers=PROVIDER, log=lambda line: None) == 0
+    assert build(root, providers=_provider(), log=lambda line: None) == 0
     left = [p.name for p in _all_outputs(root)]
     assert not any(n.startswith("03-edge-detection") for n in left)
     assert "my-sketch.svg" in left and "01-cross-correlation.md" in left
@@ -276,34 +291,54 @@ def test_a_removed_spec_takes_its_generated_files_and_nothing_else(project, tmp_
     assert "03-edge-detection" not in index and "01-cross-correlation" in index
 
 
-def test_providers_missing_broken_or_wrong(project, tmp_path):
+def test_providers_unreachable_broken_or_wrong(project, tmp_path):
     root = tmp_path / "p"
     shutil.copytree(project, root, ignore=shutil.ignore_patterns("__pycache__"))
-    missing = {**PROVIDER, "gone.md": "derive_test_provider_absent.page:render_page"}
+
+    def nested() -> str:
+        return "# A page no child process can import\n"
+
+    unreachable = {**_provider(), "gone.md": lambda: "# gone\n", "nested.md": nested}
     logs: list[str] = []
-    assert build(root, providers=missing, log=logs.append) == 0
-    assert any(
-        ln.startswith(
-            "warning: provider docs/gone.md: module derive_test_provider_absent.page "
-            "is not importable"
-        )
-        for ln in logs
-    )
+    assert build(root, providers=unreachable, log=logs.append) == 0
+    for name, function in (("gone.md", "<lambda>"), ("nested.md", "nested")):
+        assert any(
+            ln.startswith(f"warning: provider docs/{name}: ")
+            and function in ln
+            and "not a module-level function" in ln
+            for ln in logs
+        ), logs
+        assert not (root / "docs" / name).exists()
     logs.clear()
-    assert build(root, providers=missing, check=True, log=logs.append) == 1
+    assert build(root, providers=unreachable, check=True, log=logs.append) == 1
     assert any(ln.startswith("error: provider docs/gone.md") for ln in logs)
     before = _snapshot(root)
     for target, why in [("broken", "no data today"), ("not_text", "returned int")]:
         with pytest.raises(BuildError, match=why):
-            build(
-                root,
-                providers={"extra.md": f"derive_test_provider:{target}"},
-                log=lambda line: None,
-            )
+            build(root, providers=_provider(target), log=lambda line: None)
         assert _snapshot(root) == before
     page = (root / "docs" / "extra.md").read_text()
     assert page.startswith("<!-- generated by derive build from derive_test_provider:render_page")
     assert "Written by a page provider." in page
+
+
+def test_the_command_reports_a_broken_spec_in_one_line(tmp_path, capsys):
+    from derive.cli import main
+
+    (tmp_path / "examples").mkdir()
+    spec = (ROOT / "examples" / "03-edge-detection.toml").read_text()
+    (tmp_path / "examples" / "03-edge-detection.toml").write_text(
+        spec.replace('op = "corr2d"', 'op = "conv3d"', 1)
+    )
+    assert main(["build", "--root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "derive: error: examples/03-edge-detection.toml: example '03-edge-detection', "
+        "field steps[0].op: must be one of corr2d, conv2d, max_pool2d, avg_pool2d, "
+        "conv_transpose2d, got 'conv3d'"
+    )
+    assert err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == [tmp_path / "examples"]
 
 
 def test_a_folder_without_examples_is_refused(tmp_path):
@@ -312,11 +347,20 @@ def test_a_folder_without_examples_is_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_default_provider_table():
-    assert PROVIDERS == {
-        "verification.md": "derive.render.pages.verification:render_page",
-        "networks.md": "derive.render.pages.networks:render_page",
-    }
+def test_the_default_providers_are_the_page_writers_the_committed_pages_name():
+    """Each provider is a module-level page writer of derive.render.pages that a child process
+    imports by the name the plan gives it (and the page's marker shows)."""
+    assert set(PROVIDERS) == {"verification.md", "networks.md"}
+    plan = plan_build(ROOT)
+    assert plan.missing_providers == {}
+    planned = {out.path.name for out in plan.outputs if out.what == "provider"}
+    assert planned == set(PROVIDERS)
+    for name, provider in PROVIDERS.items():
+        target = provider_target(provider)
+        module, _, function = target.partition(":")
+        assert module.startswith("derive.render.pages.") and function == "render_page"
+        assert getattr(importlib.import_module(module), function) is provider
+        assert plan.providers[name] == target
 
 
 def test_figures_are_well_formed_svg_and_the_slides_animate(project):
@@ -346,63 +390,194 @@ def test_the_committed_site_is_up_to_date(monkeypatch):
 
 
 def test_every_committed_output_is_planned_and_carries_its_key():
+    """Every file the build plans exists and carries a key; the page, notebook and figures of
+    one example carry the same key (they were generated together, from that spec)."""
     plan = plan_build(ROOT, providers={})
-    assert len(plan.specs) == 12
+    assert [s.slug for s in plan.specs] == sorted(
+        p.stem for p in (ROOT / "examples").glob("*.toml")
+    )
+    keys: dict[str, set[str]] = {}
     for out in plan.outputs:
-        assert out.path.exists(), out.path
+        key = derive.build._file_key(out.path)
+        assert key is not None and re.fullmatch(r"[0-9a-f]{32}", key), out.path
+        keys.setdefault(out.example or out.what, set()).add(key)
+        if out.what == "notebook":
+            source = json.loads(out.path.read_text())["metadata"]["derive"]["source"]
+        else:
+            source = out.path.read_text().splitlines()[0]
+        if out.example is not None:
+            assert f"examples/{out.example}.toml" in source, (out.path, source)
+    assert set(keys) == {s.slug for s in plan.specs} | {"index"}
+    assert {k: len(v) for k, v in keys.items() if len(v) != 1} == {}
 
 
-# -- the book's stated numbers, on the committed pages, as derive computes them -------------
+# -- the book's stated numbers: kept once, in the specs' [steps.book] tables -----------------
+# Each fact is read from the spec, recomputed here with derive's engine (the operation's own
+# functions, not the renderer) and found on the committed page.
 def _page(slug: str) -> str:
     return (ROOT / "docs" / "examples" / f"{slug}.md").read_text()
 
 
-def _tensor(slug: str, name: str):
-    return load_spec(ROOT / "examples" / f"{slug}.toml").tensors[name].values
+def _book_steps() -> list[tuple[ExampleSpec, StepSpec, str]]:
+    return [
+        (spec, step, key)
+        for spec in load_specs(ROOT / "examples", ROOT)
+        for step in spec.steps
+        for key in step.book
+        if key != "where"  # part of formula
+    ]
 
 
-def test_book_cross_correlation_output():
-    y = derive.corr2d(_tensor("01-cross-correlation", "X"), _tensor("01-cross-correlation", "K"))
-    assert y == sp.Matrix([[12, 12, 17], [10, 17, 19], [9, 6, 14]])  # the book's output
-    assert f"Y = {latex.matrix(y.tolist())}" in _page("01-cross-correlation")
+BOOK_FACTS = _book_steps()
 
 
-def test_book_padded_first_element_and_sizes():
-    x, w = _tensor("04-padding", "X"), _tensor("04-padding", "W")
-    terms = derive.conv2d_terms(x, w, (0, 0, 0), padding=1)
-    assert sum(xv * wv for _, xv, _, wv in terms) == 0  # the book: 0x0+0x1+0x2+0x3 = 0
-    assert "= 0 \\times 0 + 0 \\times 1 + 0 \\times 2 + 0 \\times 3 = 0" in _page("04-padding")
-    assert derive.conv_output_size(8, 3, padding=1) == 8  # the book: 8x8 stays 8x8
-    assert (derive.conv_output_size(8, 5, padding=2), derive.conv_output_size(8, 3, padding=1)) == (
-        8,
-        8,
+def _engine_output(spec: ExampleSpec, step: StepSpec, **changes) -> sp.Array:
+    """The step's output, (C, H, W), from the operation's elements function."""
+    values = {n: spec.tensors[n].values for n in (step.input, step.weight, step.bias) if n}
+    x, w, b = values[step.input], values.get(step.weight), values.get(step.bias)
+    if isinstance(step.op, Correlation):
+        y = derive.corr2d(x, w)
+        if b is not None:
+            y = y.applyfunc(lambda v: v + b[0])
+        return sp.Array([y.tolist()])
+    params = {**step.params, **changes}
+    return (
+        step.op.elements(x, w, b, **params) if step.op.weighted else step.op.elements(x, **params)
     )
-    assert _page("04-padding").count("h_\\text{out} &= 8 \\\\\nw_\\text{out} &= 8") == 2
 
 
-def test_book_stride_elements_and_sizes():
-    x, w = _tensor("05-stride", "X"), _tensor("05-stride", "W")
-    y = derive.conv2d(x, w, stride=(3, 2), padding=1)
-    assert (y[0, 0, 1], y[0, 1, 0]) == (8, 6)  # the book's two shaded elements
-    page = _page("05-stride")
-    assert "= 0 \\times 0 + 0 \\times 1 + 1 \\times 2 + 2 \\times 3 = 8" in page
-    assert "= 0 \\times 0 + 6 \\times 1 + 0 \\times 2 + 0 \\times 3 = 6" in page
-    assert derive.conv_output_size(8, 3, stride=2, padding=1) == 4  # 8x8 -> 4x4
-    assert (
-        derive.conv_output_size(8, 3, stride=3, padding=0),
-        derive.conv_output_size(8, 5, stride=4, padding=1),
-    ) == (2, 2)  # 8x8 -> 2x2
-    assert "h_\\text{out} &= 4 \\\\\nw_\\text{out} &= 4" in page
-    assert "h_\\text{out} &= 2 \\\\\nw_\\text{out} &= 2" in page
+def _numbers_row(page: str, index: tuple[int, ...]) -> str:
+    """The page's written-out arithmetic of element ``index`` (its last row on the page)."""
+    head = f"{latex.index('Y', index)} &= "
+    rows = [line.removesuffix(" \\\\") for line in page.splitlines() if line.startswith(head)]
+    assert rows, f"no row for {head}"
+    return rows[-1][len(head) :]
 
 
-def test_book_two_channel_first_element():
-    x, w = _tensor("06-multi-input-channels", "X"), _tensor("06-multi-input-channels", "W")
-    y = derive.conv2d(x, w)
-    assert y[0, 0, 0] == 56  # the book's first element
-    page = _page("06-multi-input-channels")
-    assert f"= {y[0, 0, 0]} \\\\" in page
-    assert latex.tensor("Y", y.tolist()) in page
+def _axis_value(value, a: int, axes: int):
+    return value[a] if isinstance(value, tuple) and axes == 2 else value
+
+
+def _engine_sizes(step: StepSpec) -> list:
+    """A shape step's output size per axis, from the operation's size function."""
+    axes = len(step.size)
+    return [
+        step.op.size(step.size[a], **{k: _axis_value(v, a, axes) for k, v in step.params.items()})
+        for a in range(axes)
+    ]
+
+
+def _fact_output(spec, step, stated, out, page):
+    values, shape = stated
+    assert list(out.reshape(len(values))) == values
+    shown = out.tolist()[0] if isinstance(step.op, Correlation) else out.tolist()
+    assert f"Y = {latex.matrix(shown)}" in page or latex.tensor("Y", shown) in page
+
+
+def _fact_shape(spec, step, stated, out, page):
+    if step.kind == "shape":
+        sizes = _engine_sizes(step)
+        assert tuple(sizes) == stated
+        labels = ["h", "w"] if len(sizes) == 2 else ["n"]
+        rows = " \\\\\n".join(f"{a}_\\text{{out}} &= {v}" for a, v in zip(labels, sizes))
+        assert rows in page
+        return
+    shape = tuple(out.shape)
+    assert stated in (shape, shape[1:] if shape[0] == 1 else shape)
+    times = "\\times"
+    assert f"So $Y$ has shape ${times.join(map(str, stated))}$." in page
+
+
+def _fact_elements(spec, step, stated, out, page):
+    for index, value in stated:
+        full = (0, *index) if isinstance(step.op, Correlation) else index
+        assert out[full] == value
+        assert _numbers_row(page, index).rsplit(" = ", 1)[-1] == latex.number(value)
+
+
+def _fact_products(spec, step, stated, out, page):
+    """The page writes the book's products (padding zeros included, in any order); derive's
+    terms are those of them that meet an input entry, the others are padding zeros."""
+    x, w = spec.tensors[step.input].values, spec.tensors[step.weight].values
+    for index, pairs in stated:
+        row = _numbers_row(page, index)
+        found = re.findall(r"(\(-\d+\)|\d+) \\times (\(-\d+\)|\d+)", row)
+        assert Counter(found) == Counter((latex.factor(a), latex.factor(b)) for a, b in pairs)
+        terms = step.op.terms(x, w, index, **step.params)
+        rest = Counter(pairs) - Counter((t[1], t[3]) for t in terms)
+        assert sum(rest.values()) == len(pairs) - len(terms)
+        assert all(a == 0 for a, _ in rest)
+        assert sum(a * b for a, b in pairs) == out[index]
+
+
+def _fact_distinct(spec, step, stated, out, page):
+    assert sorted(set(flatten(out.tolist())), key=sp.default_sort_key) == stated
+
+
+def _fact_constant(spec, step, stated, out, page):
+    assert set(flatten(out.tolist())) == {stated}
+
+
+def _fact_keeps_channels(spec, step, stated, out, page):
+    assert out.shape[0] == spec.tensors[step.input].shape[0]
+
+
+def _fact_weight_shape(spec, step, stated, out, page):
+    assert spec.tensors[step.weight].shape == stated
+
+
+def _fact_same_as(spec, step, stated, out, page):
+    assert _engine_output(spec, step, **stated) == out
+
+
+def _fact_formula(spec, step, stated, out, page):
+    where = step.book.get("where", {})
+    if step.kind == "shape":
+        derived = _engine_sizes(step)
+    else:
+        derived = [
+            step.op.size(size_symbol(f"n_{axis}"), size_symbol(f"k_{axis}")) for axis in ("h", "w")
+        ]
+        assert not step.params, "an elements step's formula is checked without parameters"
+    assert len(derived) == len(stated)
+    for formula, ours in zip(stated, derived):
+        assert sp.simplify(ours - formula.subs(where)) == 0
+
+
+_FACTS = {
+    "output": _fact_output,
+    "shape": _fact_shape,
+    "elements": _fact_elements,
+    "products": _fact_products,
+    "distinct": _fact_distinct,
+    "constant": _fact_constant,
+    "keeps_channels": _fact_keeps_channels,
+    "weight_shape": _fact_weight_shape,
+    "same_as": _fact_same_as,
+    "formula": _fact_formula,
+}
+
+
+@pytest.mark.parametrize(
+    "spec, step, key", BOOK_FACTS, ids=[f"{s.slug}-{st.id}-{k}" for s, st, k in BOOK_FACTS]
+)
+def test_every_fact_the_book_states_is_derived_and_on_the_page(spec, step, key):
+    out = None if step.kind == "shape" else _engine_output(spec, step)
+    _FACTS[key](spec, step, step.book[key], out, _page(spec.slug))
+
+
+def test_the_book_facts_cover_the_book_s_worked_numbers():
+    """The worked numbers of the book's CNN chapter are among the facts above."""
+    stated = {(s.slug, k) for s, _, k in BOOK_FACTS}
+    assert {
+        ("01-cross-correlation", "output"),
+        ("04-padding", "products"),
+        ("04-padding", "shape"),
+        ("05-stride", "elements"),
+        ("05-stride", "shape"),
+        ("06-multi-input-channels", "elements"),
+    } <= stated
+    assert len(BOOK_FACTS) >= 20
 
 
 # -- derive.transpose, which the transposed-convolution page relies on ---------------------

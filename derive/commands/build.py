@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 __all__ = ["HELP", "configure", "run"]
 
@@ -23,6 +24,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from derive.build import build  # light: the heavy parts load only when something is stale
+    """Build; a :class:`derive.specs.BuildError` (a spec or a check that fails, a file in the
+    way) is reported in one line, exit status 2, as :mod:`derive.cli` reports a ShapeError."""
+    from derive.build import BuildError, build  # light: the heavy parts load when needed
 
-    return build(args.root, force=args.force, check=args.check)
+    try:
+        return build(args.root, force=args.force, check=args.check)
+    except BuildError as exc:
+        sys.stderr.write(f"derive: error: {exc}\n")
+        return 2

@@ -12,6 +12,7 @@ from typing import Any
 
 import sympy as sp
 
+from derive.ops import Op
 from derive.specs import BuildError, ExampleSpec, StepSpec, TensorSpec
 
 __all__ = [
@@ -25,7 +26,7 @@ __all__ = [
     "probe_value",
     "subs_all",
     "free_symbols",
-    "flatten",
+    "index_ok",
 ]
 
 
@@ -65,7 +66,7 @@ class Element:
 class Geometry:
     """What a figure needs: values, padding, window steps (see :mod:`derive.render.svg`)."""
 
-    kind: str  # "conv", "pool" or "transpose"
+    op: Op  # the operation run (a cross-correlation as the convolution it is)
     input: list  # (C, H, W)
     weight: list | None  # conv: (C_out, C_in/groups, kH, kW); transpose: (C_in, C_out/g, kH, kW)
     output: list  # (C_out, H_out, W_out)
@@ -76,8 +77,6 @@ class Geometry:
     groups: int = 1
     #: rows/cols a pooling window may reach past the padding (ceil_mode)
     overhang: tuple[int, int] = (0, 0)
-    #: pooling's reduction, as the figure names it
-    label: str = ""
 
 
 @dataclass
@@ -135,11 +134,13 @@ def free_symbols(values: Any) -> set:
     return set(values.free_symbols)
 
 
-def flatten(values: Any) -> list:
-    """The entries of nested lists, in row-major order."""
-    if isinstance(values, list):
-        return [v for item in values for v in flatten(item)]
-    return [values]
+def index_ok(index: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    """Whether ``index`` names an entry of an array of ``shape``.
+
+    >>> index_ok((0, 2), (1, 3)), index_ok((0, 3), (1, 3)), index_ok((0,), (1, 3))
+    (True, False, False)
+    """
+    return len(index) == len(shape) and all(0 <= i < n for i, n in zip(index, shape))
 
 
 def format_params(params: dict[str, Any]) -> str:

@@ -25,12 +25,12 @@ from typing import Any
 
 import sympy as sp
 
-from derive.render import latex
-from derive.render.md import aligned as _aligned
-from derive.render.md import display as _display
-from derive.render.md import plural as _plural
-from derive.render.results import AxisShape, StepResult, flatten
+from derive.ops import Correlation
+from derive.render import latex, md
+from derive.render.pycode import PADDING_STRINGS
+from derive.render.results import AxisShape, StepResult
 from derive.specs import ExampleSpec
+from derive.tensors import flatten
 
 __all__ = ["example_page", "index_page", "INDEX_INTRO"]
 
@@ -39,21 +39,6 @@ INDEX_INTRO = (
     "on its page is derived by derive and was checked against PyTorch when the page was "
     "generated; the notebook beside each page recomputes it."
 )
-
-_OP_NAMES = {
-    "corr2d": "cross-correlation",
-    "conv2d": "convolution",
-    "max_pool2d": "max pooling",
-    "avg_pool2d": "average pooling",
-    "conv_transpose2d": "transposed convolution",
-}
-_FN = {
-    "conv2d": "conv2d",
-    "max_pool2d": "max_pool2d",
-    "avg_pool2d": "avg_pool2d",
-    "conv_transpose2d": "conv_transpose2d",
-    "corr2d": "conv2d",
-}
 
 
 def _axis_label(axis: str) -> str:
@@ -77,7 +62,7 @@ def _shape_block(shapes: Sequence[AxisShape]) -> str:
             if given
             else f"{_out_symbol(s.label)} &= {rhs}"
         )
-    return _aligned(rows)
+    return md.aligned(rows)
 
 
 def _legend(result: StepResult) -> str:
@@ -87,12 +72,12 @@ def _legend(result: StepResult) -> str:
         if len(t.shape) == 2 and name == result.step.weight:
             letters = "ae"
         if len(t.shape) == 1:
-            if result.step.op == "corr2d":
-                parts.append(f"${t.symbol}$ for the bias")
+            if isinstance(result.step.op, Correlation):
+                parts.append(f"{md.math(t.symbol)} for the bias")
                 continue
             letters = "o"
         idx = ",".join(letters)
-        parts.append(f"${t.symbol}_{{{idx}}}$ for the entries of ${name}$")
+        parts.append(f"{md.math(f'{t.symbol}_{{{idx}}}')} for the entries of {md.math(name)}")
     if not parts:
         return ""
     return "Writing " + ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
@@ -104,7 +89,7 @@ def _out_name(result: StepResult, idx: tuple[int, ...]) -> str:
 
 def _tensors_block(result: StepResult) -> str:
     parts = [latex.tensor(name, t.values) for name, t in result.tensors.items()]
-    return _display(",\\qquad ".join(parts))
+    return md.display(",\\qquad ".join(parts))
 
 
 def _check_sentence(result: StepResult) -> str:
@@ -132,13 +117,13 @@ def _book_sentence(result: StepResult) -> str:
 def _elements_section(spec: ExampleSpec, result: StepResult, figures: dict) -> list[str]:
     step = result.step
     out: list[str] = []
-    op = _OP_NAMES[step.op]
     out.append(
-        f"**Output shape.** The {op} formula along each axis, and its value for these inputs:"
+        f"**Output shape.** The {step.op.title} formula along each axis, and its value for "
+        "these inputs:"
     )
     out.append(_shape_block(result.shapes))
     shape = "\\times".join(str(int(v)) for v in result.output_shape)
-    out.append(f"So $Y$ has shape ${shape}$.")
+    out.append(f"So $Y$ has shape {md.math(shape)}.")
     out.append("**Inputs.**")
     out.append(_tensors_block(result))
     if step.kind == "matmul":
@@ -147,30 +132,32 @@ def _elements_section(spec: ExampleSpec, result: StepResult, figures: dict) -> l
         name = figures.get((step.id, k))
         if name:
             out.append(
-                f"![The window of ${_out_name(result, el.index)}$ and the output cell it "
+                f"![The window of {md.math(_out_name(result, el.index))} and the output cell it "
                 f"produces](figures/{name})"
             )
     if result.elements:
         out.append("**Symbolic form.** " + _legend(result) + ", the highlighted elements are")
         rows = [f"{_out_name(result, el.index)} &= {el.symbolic}" for el in result.elements]
-        out.append(_aligned(rows))
+        out.append(md.aligned(rows))
         out.append("**With the numbers.** The same elements, with the entries put in:")
         rows = [
             f"{_out_name(result, el.index)} &= {el.numeric}"
             + ("" if el.numeric == latex.number(el.value) else f" = {latex.number(el.value)}")
             for el in result.elements
         ]
-        out.append(_aligned(rows))
+        out.append(md.aligned(rows))
         notes = [
-            f"For ${_out_name(result, el.index)}$: {el.note}" for el in result.elements if el.note
+            f"For {md.math(_out_name(result, el.index))}: {el.note}"
+            for el in result.elements
+            if el.note
         ]
         if notes:
             out.append(" ".join(notes))
     if result.symbolic_output is not None:
         out.append("**Every element, symbolically.**")
-        out.append(_display(latex.tensor("Y", result.symbolic_output, cell=lambda s: s)))
+        out.append(md.display(latex.tensor("Y", result.symbolic_output, cell=lambda s: s)))
     out.append("**Full result.**")
-    out.append(_display(latex.tensor("Y", result.output)))
+    out.append(md.display(latex.tensor("Y", result.output)))
     out.append("**Checked against PyTorch.** The line")
     out.append(f"```python\n{result.torch_line}\n```")
     out.append(_check_sentence(result))
@@ -193,48 +180,52 @@ def _matmul_section(result: StepResult) -> list[str]:
         f"of ${h * w}$ entries, and read the ${e['c_out']}\\times{e['c_in']}\\times1\\times1$ "
         f"weight as a ${e['c_out']}\\times{e['c_in']}$ matrix $W$. Then the convolution is "
         "$Y = W X$, computed position by position:",
-        _display(f"W = {latex.matrix(e['W_sym'])},\\qquad X = {latex.matrix(e['X_sym'])}"),
+        md.display(f"W = {latex.matrix(e['W_sym'])},\\qquad X = {latex.matrix(e['X_sym'])}"),
         "SymPy expands the difference between $WX$ and derive's convolution to zero in every "
         "entry, and with the numbers",
-        _display(f"W X = {latex.matrix(e['W'])} {latex.matrix(e['X'])} = {latex.matrix(e['WX'])}"),
+        md.display(
+            f"W X = {latex.matrix(e['W'])} {latex.matrix(e['X'])} = {latex.matrix(e['WX'])}"
+        ),
     ]
 
 
 def _raw_code(value: Any) -> str:
     """A spec value as it was written, in Python spelling: ``(k_h - 1)//2``, ``(2, 1)``."""
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return "(" + ", ".join(_raw_code(v) for v in value) + ")"
     if isinstance(value, bool):
         return repr(value)
-    if isinstance(value, str) and value in ("same", "valid"):
+    if isinstance(value, str) and value in PADDING_STRINGS:
         return repr(value)
     return str(value)
 
 
 def _grid_sentence(g: dict, call: str) -> str:
-    names = ", ".join(f"${latex.expr(sp.Symbol(n))}$" for n in g["symbols"])
+    names = ", ".join(md.math(latex.expr(sp.Symbol(n))) for n in g["symbols"])
     rej = g["rejected"]
     rejected = (
-        f" (at the other {_plural(rej, 'point')} torch rejects the layer, and derive raises "
+        f" (at the other {md.plural(rej, 'point')} torch rejects the layer, and derive raises "
         "`ShapeError` too)"
         if rej
         else ""
     )
     return (
         f"with {names} each running over $1, \\dots, {g['top']}$, derive's formula and "
-        f"`{call}` agree at all {_plural(g['compared'], 'point')} where torch accepts the "
+        f"{md.code(call)} agree at all {md.plural(g['compared'], 'point')} where torch accepts the "
         f"layer{rejected}"
     )
 
 
 def _shape_section(result: StepResult) -> list[str]:
     step = result.step
-    op = _OP_NAMES[step.op]
     size = " \\times ".join(latex.expr(v) for v in step.size)
-    params = ", ".join(f"{k}={_raw_code(v)}" for k, v in step.raw.get("params", {}).items())
-    out = [f"**Output size.** A {op} of an input of size ${size}$ with `{params}` gives"]
+    params = ", ".join(f"{k}={_raw_code(v)}" for k, v in step.written.params.items())
+    out = [
+        f"**Output size.** A {step.op.title} of an input of size {md.math(size)} with "
+        f"{md.code(params)} gives"
+    ]
     rows = [f"{_out_symbol(s.label)} &= {latex.expr(s.value)}" for s in result.shapes]
-    out.append(_aligned(rows))
+    out.append(md.aligned(rows))
     grids = result.extra.get("grid", [])
     call = result.check.call if result.check else ""
     symbolic = [g for g in grids if g["symbols"]]
@@ -244,11 +235,13 @@ def _shape_section(result: StepResult) -> list[str]:
     if same:
         out.append(
             "**Checked against PyTorch** when this page was generated, along each axis: for "
-            f"${_out_symbol(symbolic[0]['axis'])}$, {_grid_sentence(symbolic[0], call)}; "
+            f"{md.math(_out_symbol(symbolic[0]['axis']))}, {_grid_sentence(symbolic[0], call)}; "
             "likewise for the other axis."
         )
     elif symbolic:
-        parts = [f"for ${_out_symbol(g['axis'])}$, {_grid_sentence(g, call)}" for g in symbolic]
+        parts = [
+            f"for {md.math(_out_symbol(g['axis']))}, {_grid_sentence(g, call)}" for g in symbolic
+        ]
         out.append(
             "**Checked against PyTorch** when this page was generated: " + "; ".join(parts) + "."
         )

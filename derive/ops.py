@@ -131,6 +131,14 @@ class Op:
                 return p
         raise ShapeError(f"{self.name} takes no {name}")
 
+    def takes(self, name: str, shape: bool = False) -> bool:
+        """Whether the shape (or element) computation has a parameter called ``name``.
+
+        >>> AVG_POOL.takes("dilation", shape=True), MAX_POOL.takes("dilation", shape=True)
+        (False, True)
+        """
+        return any(p.name == name for p in (self.shape_params if shape else self.element_params))
+
     def defaults(self, shape: bool = False) -> dict[str, object]:
         """``{name: default}`` of the shape or element parameters."""
         return {p.name: p.default for p in (self.shape_params if shape else self.element_params)}

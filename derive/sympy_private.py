@@ -17,6 +17,7 @@ they stop building what the public constructors build.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import sympy as sp
@@ -51,7 +52,7 @@ def entries(array: sp.NDimArray) -> list[sp.Basic]:
     flat = getattr(array, "_array", None)
     if flat is not None:
         return list(flat)
-    return list(sp.flatten(array.tolist()))
+    return [array[index] for index in itertools.product(*(range(n) for n in array.shape))]
 
 
 _PROBE_A, _PROBE_B = sp.symbols("a b")

@@ -15,6 +15,7 @@ from typing import Any
 import sympy as sp
 
 from derive.errors import ShapeError
+from derive.sympy_private import entries
 
 __all__ = ["symbol_array", "read_tensor", "to_array", "flatten", "Flat"]
 
@@ -90,9 +91,7 @@ def read_tensor(value: Any, name: str = "input") -> Flat:
     """
     if isinstance(value, sp.NDimArray):
         shape = tuple(int(s) for s in value.shape)
-        arr = getattr(value, "_array", None)
-        flat = list(arr) if arr is not None else list(sp.flatten(value.tolist()))
-        return [_entry(v, name) for v in flat], shape
+        return [_entry(v, name) for v in entries(value)], shape
     if isinstance(value, sp.MatrixBase):
         return [_entry(v, name) for v in value], (value.rows, value.cols)
     tolist = getattr(value, "tolist", None)

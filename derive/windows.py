@@ -181,7 +181,7 @@ class AxisWindows:
     def extent(self, i: int) -> int:
         """Window ``i`` clipped to the padded input: its ``count_include_pad`` divisor extent."""
         start = self.start(i)
-        return min(start + self.span, self.padded_size) - start
+        return max(0, min(start + self.span, self.padded_size) - start)
 
     @cached_property
     def _gathers(self) -> tuple[tuple[tuple[int, int], ...], ...]:

@@ -19,6 +19,7 @@ from derive import ShapeError, conv_output_size, conv_transpose_output_size, poo
 from derive.conv import plan_conv2d
 from derive.pool import pool2d_windows
 from derive.torch_check import TorchRejected, torch_output_size
+from derive.transpose import plan_conv_transpose2d
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -224,6 +225,30 @@ def test_conv2d_channel_rules_match_torch(c_in, c_out, per_group, groups, size):
     plan = derive_2d(lambda: plan_conv2d(tuple(x.shape), tuple(w.shape), groups=groups))
     got = plan if plan == REJECTED else plan.out_shape
     assert got == torch_2d(lambda: F.conv2d(x, w, groups=groups))
+
+
+@settings(max_examples=200)
+@given(
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.one_of(st.none(), st.integers(1, 4)),
+)
+def test_conv_transpose2d_channel_rules_match_torch(c_in, w_in, per_group, groups, size, bias):
+    """The same channel guards, read for a (C_in, C_out/groups, kH, kW) weight."""
+    x = torch.zeros(c_in, size, size, dtype=torch.float64)
+    w = torch.zeros(w_in, per_group, 1, 1, dtype=torch.float64)
+    b = None if bias is None else torch.zeros(bias, dtype=torch.float64)
+    plan = derive_2d(
+        lambda: plan_conv_transpose2d(
+            tuple(x.shape), tuple(w.shape), groups=groups,
+            bias_shape=None if b is None else tuple(b.shape),
+        )
+    )  # fmt: skip
+    got = plan if plan == REJECTED else plan.out_shape
+    assert got == torch_2d(lambda: F.conv_transpose2d(x, w, b, groups=groups))
 
 
 # --- symbolic formulas against torch ------------------------------------------------------

@@ -27,7 +27,7 @@ from derive.ops import CONV
 from derive.params import int_pair, padding_2d
 from derive.shapes import resolve_conv_padding, same_stride_guard
 from derive.sympy_private import SYMBOL_BEFORE_MUL, entries, sorted_product, sorted_sum
-from derive.tensors import read_tensor, to_array
+from derive.tensors import check_layout, read_tensor, to_array
 from derive.windows import AxisWindows, Windows2d
 
 __all__ = ["corr2d", "conv2d", "conv2d_terms", "ConvPlan", "plan_conv2d"]
@@ -70,10 +70,7 @@ class ConvPlan(Windows2d):
 
 
 def _check_ranks(input_shape: tuple[int, ...], weight_shape: tuple[int, ...]) -> None:
-    if len(input_shape) not in (3, 4):
-        raise ShapeError(
-            f"input must be (C, H, W) or (N, C, H, W), got a tensor of shape {input_shape}"
-        )
+    check_layout(input_shape)
     if len(weight_shape) != 4:
         raise ShapeError(f"weight must be (C_out, C_in/groups, kH, kW), got shape {weight_shape}")
 
@@ -85,7 +82,7 @@ def _conv_pads(
     pads = padding_2d(padding)
     if not isinstance(pads, str):
         return pads
-    if pads == "same":  # torch names the stride as given, so the guard sees the pair
+    if pads == "same":  # one guard for the pair, so the message shows the stride as given
         enforce([same_stride_guard(stride)])
     rows, cols = (
         resolve_conv_padding(pads, k, s, d) for k, s, d in zip(kernel, stride, dilation)

@@ -22,7 +22,7 @@ import sympy as sp
 from derive.errors import ShapeError
 from derive.ops import MAX_POOL
 from derive.params import int_pair, padding_2d, pool_stride
-from derive.tensors import read_tensor, to_array
+from derive.tensors import check_layout, read_tensor, to_array
 from derive.windows import AxisWindows, Windows2d
 
 __all__ = ["max_pool2d", "avg_pool2d", "pool2d_windows", "plan_pool2d"]
@@ -50,10 +50,7 @@ def plan_pool2d(
     >>> plan.out_shape, plan.overhang, plan.past_count(2, 2), plan.divisor(2, 0)
     ((3, 3), (1, 1), 3, 2)
     """
-    if len(input_shape) not in (3, 4):
-        raise ShapeError(
-            f"input must be (C, H, W) or (N, C, H, W), got a tensor of shape {input_shape}"
-        )
+    check_layout(input_shape)
     kernel = int_pair(kernel_size, "kernel_size")
     strides = int_pair(pool_stride(stride, kernel_size), "stride")
     dilations = int_pair(dilation, "dilation")

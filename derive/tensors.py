@@ -17,7 +17,7 @@ import sympy as sp
 from derive.errors import ShapeError
 from derive.sympy_private import entries
 
-__all__ = ["symbol_array", "read_tensor", "to_array", "flatten", "Flat"]
+__all__ = ["symbol_array", "read_tensor", "to_array", "flatten", "check_layout", "Flat"]
 
 Flat = tuple[list[sp.Basic], tuple[int, ...]]
 
@@ -122,3 +122,20 @@ def flatten(values: Any) -> list:
     if isinstance(values, (list, tuple)):
         return [v for item in values for v in flatten(item)]
     return [values]
+
+
+_LAYOUTS = {3: "(C, H, W)", 4: "(N, C, H, W)"}
+
+
+def check_layout(shape: tuple[int, ...], batched: bool = True) -> None:
+    """An input of a 2-D layer is (C, H, W), or also (N, C, H, W) when ``batched``.
+
+    >>> check_layout((2, 3))
+    Traceback (most recent call last):
+        ...
+    derive.errors.ShapeError: input must be (C, H, W) or (N, C, H, W), got a tensor of shape (2, 3)
+    """
+    ranks = (3, 4) if batched else (3,)
+    if len(shape) not in ranks:
+        forms = " or ".join(_LAYOUTS[r] for r in ranks)
+        raise ShapeError(f"input must be {forms}, got a tensor of shape {shape}")

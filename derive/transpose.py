@@ -26,7 +26,7 @@ from derive.errors import ShapeError
 from derive.guards import enforce
 from derive.ops import CONV_TRANSPOSE
 from derive.params import int_pair
-from derive.tensors import read_tensor, to_array
+from derive.tensors import check_layout, read_tensor, to_array
 from derive.windows import AxisWindows, Windows2d
 
 __all__ = [
@@ -103,8 +103,7 @@ def plan_conv_transpose2d(
     bias_shape: tuple[int, ...] | None = None,
 ) -> TransposePlan:
     """Validate a transposed convolution as torch does and plan its gathers."""
-    if len(input_shape) != 3:
-        raise ShapeError(f"input must be (C, H, W), got a tensor of shape {input_shape}")
+    check_layout(input_shape, batched=False)
     if len(weight_shape) != 4:
         raise ShapeError(f"weight must be (C_in, C_out/groups, kH, kW), got shape {weight_shape}")
     g = read_groups(groups)

@@ -2,10 +2,10 @@
 
 The symbolic core (this package's top level) never imports torch; the checks
 against PyTorch live in :mod:`derive.torch_check` and import it lazily. The registry of
-operations is :mod:`derive.ops` (``derive.ops.CONV``, ``derive.ops.op_named("max_pool2d")``).
+operations is the submodule :mod:`derive.ops` (``derive.ops.CONV``,
+``derive.ops.op_named("max_pool2d")``).
 """
 
-from derive import ops
 from derive._version import __version__
 from derive.conv import conv2d, conv2d_terms, corr2d
 from derive.errors import ShapeError
@@ -30,5 +30,4 @@ __all__ = [
     "conv_transpose2d_terms",
     "symbol_array",
     "output_shape",
-    "ops",
 ]

@@ -264,3 +264,14 @@ def test_core_modules_import_neither_torch_nor_the_torch_bridge():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_every_registry_entry_names_its_window_plan():
+    from derive.ops import AVG_POOL, CONV, CORR2D, MAX_POOL
+    from derive.transpose import TransposePlan
+
+    assert CONV.plan((1, 4, 4), (1, 1, 3, 3), padding=1).out_shape == (4, 4)
+    assert CORR2D.plan((1, 4, 4), (1, 1, 3, 3)).out_shape == (2, 2)
+    for pool in (MAX_POOL, AVG_POOL):
+        assert isinstance(pool.plan((1, 5, 5), 2, ceil_mode=True), Windows2d)
+    assert isinstance(CONV_TRANSPOSE.plan((1, 2, 2), (1, 1, 2, 2)), TransposePlan)

@@ -13,71 +13,87 @@ entries outside the input are the padding's zeros (so their terms vanish).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cmp_to_key
 from typing import Any
 
 import sympy as sp
-from sympy.core.add import Add
-from sympy.core.mul import Mul
 
+from derive.channels import channel_guards, read_groups
 from derive.errors import ShapeError
-from derive.params import as_dim, padding_2d, pair
-from derive.shapes import conv_output_size, resolve_conv_padding
-from derive.tensors import read_tensor, to_array
+from derive.guards import enforce
+from derive.ops import CONV
+from derive.params import int_pair, padding_2d
+from derive.shapes import resolve_conv_padding, same_stride_guard
+from derive.sympy_private import SYMBOL_BEFORE_MUL, entries, sorted_product, sorted_sum
+from derive.tensors import check_layout, read_tensor, to_array
+from derive.windows import AxisWindows, Windows2d
 
 __all__ = ["corr2d", "conv2d", "conv2d_terms", "ConvPlan", "plan_conv2d"]
 
+Element = Callable[[int, int, int, list[tuple[int, int]]], sp.Basic]
 
-class ConvPlan:
+
+@dataclass(frozen=True)
+class ConvPlan(Windows2d):
     """Which input and weight entries meet in each output element of a 2-D convolution.
 
-    Built once from shapes and parameters (no entries involved): ``windows[(i, j)]`` lists
-    ``(c, r, q, a, e)`` for every product $W_{o,c,a,e} X_{c+g C_g, r, q}$ that falls inside
-    the input, ``c`` being the channel within the group.
+    Built once from shapes and parameters (no entries involved). A :class:`Windows2d` (padded
+    coordinates, taps on the input and on the padding, see :mod:`derive.windows`) plus the
+    channels of one group: :meth:`window` lists ``(c, r, q, a, e)`` for every product
+    $W_{o,c,a,e} X_{c+g C_g, r, q}$ that falls inside the input, ``c`` being the channel
+    within the group.
+
+    >>> plan = plan_conv2d((1, 3, 3), (1, 1, 2, 2), padding=1)
+    >>> plan.out_shape, plan.padded(0, 0), plan.padding_count(0, 0)
+    ((4, 4), ((0, 0), (0, 1), (1, 0), (1, 1)), 3)
+    >>> plan.window(0, 0)
+    [(0, 0, 0, 1, 1)]
     """
 
-    def __init__(
-        self,
-        in_channels: int,
-        height: int,
-        width: int,
-        kernel: tuple[int, int],
-        stride: tuple[int, int],
-        padding: tuple[tuple[int, int], tuple[int, int]],
-        dilation: tuple[int, int],
-        out_shape: tuple[int, int],
-    ) -> None:
-        self.in_channels = in_channels
-        self.height, self.width = height, width
-        self.kernel, self.stride, self.padding, self.dilation = kernel, stride, padding, dilation
-        self.out_shape = out_shape
-        (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-        top, left = padding[0][0], padding[1][0]
-        rows = [
-            [(a, i * sh - top + a * dh) for a in range(kh) if 0 <= i * sh - top + a * dh < height]
-            for i in range(out_shape[0])
-        ]
-        cols = [
-            [(e, j * sw - left + e * dw) for e in range(kw) if 0 <= j * sw - left + e * dw < width]
-            for j in range(out_shape[1])
-        ]
-        self.rows, self.cols = rows, cols
+    #: input channels per group, $C_\text{in}/g$
+    in_channels: int
+
+    @property
+    def height(self) -> int:
+        return self.rows.size
+
+    @property
+    def width(self) -> int:
+        return self.cols.size
 
     def window(self, i: int, j: int) -> list[tuple[int, int, int, int, int]]:
         """The ``(c, r, q, a, e)`` products of output position ``(i, j)``."""
-        return [
-            (c, r, q, a, e)
-            for c in range(self.in_channels)
-            for a, r in self.rows[i]
-            for e, q in self.cols[j]
-        ]
+        taps = self.taps(i, j)
+        return [(c, r, q, a, e) for c in range(self.in_channels) for a, e, r, q in taps]
 
 
-def _ints(value: Any, name: str) -> tuple[int, int]:
-    h, w = pair(value, name)
-    if not (h.is_Integer and w.is_Integer):
-        raise ShapeError(f"{name} must be integers for element computations, got {name}={(h, w)}")
-    return int(h), int(w)
+def _check_ranks(input_shape: tuple[int, ...], weight_shape: tuple[int, ...]) -> None:
+    check_layout(input_shape)
+    if len(weight_shape) != 4:
+        raise ShapeError(f"weight must be (C_out, C_in/groups, kH, kW), got shape {weight_shape}")
+
+
+def _conv_pads(
+    padding: Any, kernel: Sequence[int], stride: tuple[int, int], dilation: tuple[int, int]
+) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """``((top, bottom), (left, right))``, ``'same'`` resolved (stride 1 on both axes)."""
+    pads = padding_2d(padding)
+    if not isinstance(pads, str):
+        return pads
+    if pads == "same":  # one guard for the pair, so the message shows the stride as given
+        enforce([same_stride_guard(stride)])
+    rows, cols = (
+        resolve_conv_padding(pads, k, s, d) for k, s, d in zip(kernel, stride, dilation)
+    )
+    return rows, cols
+
+
+def _conv_axis(n: int, k: int, s: int, d: int, pads: tuple[Any, Any]) -> AxisWindows:
+    before, after = int_pair(pads, "padding")
+    out = int(CONV.size(n, k, s, (before, after), d))  # the size rule, looked up now
+    return AxisWindows(n, k, s, d, before, after, out)
 
 
 def plan_conv2d(
@@ -90,84 +106,135 @@ def plan_conv2d(
     bias_shape: tuple[int, ...] | None = None,
 ) -> ConvPlan:
     """Validate shapes and parameters as torch's ``conv2d`` does and build the :class:`ConvPlan`."""
-    if len(input_shape) not in (3, 4):
-        raise ShapeError(
-            f"input must be (C, H, W) or (N, C, H, W), got a tensor of shape {input_shape}"
-        )
-    if len(weight_shape) != 4:
-        raise ShapeError(f"weight must be (C_out, C_in/groups, kH, kW), got shape {weight_shape}")
-    g = as_dim(groups, "groups")
-    if not g.is_Integer or g < 1:
-        raise ShapeError(f"groups must be a positive integer, got groups={groups}")
-    g = int(g)
-    channels, height, width = input_shape[-3:]
-    c_out, c_per_group, kh, kw = weight_shape
-    if channels % g:
-        raise ShapeError(
-            f"in_channels must be divisible by groups, got in_channels={channels} (input of "
-            f"shape {tuple(input_shape)}) and groups={g}"
-        )
-    if c_out % g:
-        raise ShapeError(
-            f"out_channels must be divisible by groups, got out_channels={c_out} (weight of "
-            f"shape {tuple(weight_shape)}) and groups={g}"
-        )
-    if channels != c_per_group * g:
-        raise ShapeError(
-            f"input has {channels} channels but weight of shape {weight_shape} with groups={g} "
-            f"expects {c_per_group * g}"
-        )
-    if bias_shape is not None and bias_shape != (c_out,):
-        raise ShapeError(f"bias must have shape ({c_out},), got shape {bias_shape}")
-    sh, sw = _ints(stride, "stride")
-    dh, dw = _ints(dilation, "dilation")
-    pads = padding_2d(padding)
-    if isinstance(pads, str):
-        if pads == "same" and (sh, sw) != (1, 1):
-            raise ShapeError(
-                f"padding='same' is not supported for strided convolutions, got stride={(sh, sw)}"
-            )
-        pads = (
-            resolve_conv_padding(pads, kh, sh, dh),
-            resolve_conv_padding(pads, kw, sw, dw),
-        )
-    pads_i = tuple((int(lo), int(hi)) for lo, hi in pads)
-    oh = conv_output_size(height, kh, sh, pads_i[0], dh)
-    ow = conv_output_size(width, kw, sw, pads_i[1], dw)
-    return ConvPlan(
-        c_per_group, height, width, (kh, kw), (sh, sw), pads_i, (dh, dw), (int(oh), int(ow))
+    _check_ranks(input_shape, weight_shape)
+    enforce(channel_guards(input_shape, weight_shape, read_groups(groups), bias_shape))
+    kernel = weight_shape[2:]
+    strides, dilations = int_pair(stride, "stride"), int_pair(dilation, "dilation")
+    pads = _conv_pads(padding, kernel, strides, dilations)
+    rows, cols = (
+        _conv_axis(n, k, s, d, p)
+        for n, k, s, d, p in zip(input_shape[-2:], kernel, strides, dilations, pads)
     )
+    return ConvPlan(rows, cols, weight_shape[1])
 
 
-def _all_ints(flat: list[sp.Basic]) -> bool:
-    return all(v.is_Integer for v in flat)
+@dataclass(frozen=True)
+class _Layout:
+    """Where the entries of each output element sit in the flat input and weight lists."""
+
+    plan: ConvPlan
+    input_shape: tuple[int, ...]
+    c_out: int
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        shape = (self.c_out, *self.plan.out_shape)
+        return (self.input_shape[0], *shape) if len(self.input_shape) == 4 else shape
+
+    def offsets(self) -> list[list[tuple[int, int]]]:
+        """Per output position, ``(x offset in a channel group, w offset in a filter)``."""
+        plan = self.plan
+        hw, (kh, kw) = plan.height * plan.width, plan.kernel
+        return [
+            [(c * hw + r * plan.width + q, (c * kh + a) * kw + e) for c, r, q, a, e in
+             plan.window(i, j)]
+            for i in range(plan.out_shape[0])
+            for j in range(plan.out_shape[1])
+        ]  # fmt: skip
+
+    def bases(self) -> Iterator[tuple[int, int, int]]:
+        """``(x base, w base, o)`` of every (batch entry, output channel), in output order."""
+        plan, channels = self.plan, self.input_shape[-3]
+        cg, hw = plan.in_channels, plan.height * plan.width
+        filter_size = cg * plan.kernel[0] * plan.kernel[1]
+        per_group = self.c_out // (channels // cg)
+        n_batch = self.input_shape[0] if len(self.input_shape) == 4 else 1
+        for n in range(n_batch):
+            for o in range(self.c_out):
+                yield (n * channels + (o // per_group) * cg) * hw, o * filter_size, o
 
 
-def _symbol_ranks(*flats: list[sp.Basic]) -> dict[sp.Symbol, int] | None:
-    """Canonical ranks of symbols when every entry is a plain commutative Symbol and the sets
-    are disjoint.
+def _numeric_element(x: list, w: list, b: list | None) -> Element:
+    """Integer entries: Python ints summed, one SymPy Integer per element."""
+    xi, wi = [int(v) for v in x], [int(v) for v in w]
+    bi = [int(v) for v in b] if b is not None else None
+
+    def numeric(xb: int, wb: int, o: int, offs: list[tuple[int, int]]) -> sp.Basic:
+        total = sum(xi[xb + u] * wi[wb + v] for u, v in offs)
+        return sp.Integer(total + (bi[o] if bi is not None else 0))
+
+    return numeric
+
+
+def _plain_symbols(flat: list[sp.Basic]) -> bool:
+    return all(type(v) is sp.Symbol and v.is_commutative for v in flat)
+
+
+def _symbol_ranks(x: list, w: list, b: list | None) -> dict[sp.Symbol, int] | None:
+    """Canonical ranks of symbols when every entry is a plain commutative Symbol, the input,
+    weight and bias sets are disjoint and the input repeats none.
 
     The ranks reproduce SymPy's own term order (``Basic.compare``), so sums and products
     built from them equal those ``Add``/``Mul`` would build, without re-sorting each time.
     Non-commutative symbols keep their order in a product, so they take the general path.
     """
-    seen: list[set[sp.Basic]] = []
-    for flat in flats:
-        if not all(type(v) is sp.Symbol and v.is_commutative for v in flat):
-            return None
-        s = set(flat)
-        if any(s & other for other in seen):
-            return None
-        seen.append(s)
-    if len(flats[0]) != len(seen[0]):  # repeated input symbols: let Add combine them
+    flats = (x, w) if b is None else (x, w, b)
+    if not all(_plain_symbols(flat) for flat in flats):
         return None
-    ordered = sorted(set().union(*seen), key=cmp_to_key(sp.Basic.compare))
+    sets = [set(flat) for flat in flats]
+    if len(sets[0]) != len(x) or len(set().union(*sets)) != sum(map(len, sets)):
+        return None  # repeated input symbols, or shared between tensors: let Add combine them
+    ordered = sorted(set().union(*sets[:2]), key=cmp_to_key(sp.Basic.compare))
     return {sym: rank for rank, sym in enumerate(ordered)}
 
 
-_PROBE_A, _PROBE_B = sp.symbols("a b")
-#: SymPy orders a lone Symbol before a product of symbols (class order); read, not assumed.
-_SYMBOL_BEFORE_MUL = sp.Basic.compare(_PROBE_A, _PROBE_A * _PROBE_B) < 0
+def _canonical_sum(terms: list[sp.Basic]) -> sp.Basic:
+    if not terms:
+        return sp.S.Zero
+    return terms[0] if len(terms) == 1 else sorted_sum(terms)
+
+
+def _canonical_element(x: list, w: list, b: list | None, ranks: dict) -> Element:
+    """Distinct plain symbols: products and sums built presorted, as SymPy would order them."""
+
+    def canonical(xb: int, wb: int, o: int, offs: list[tuple[int, int]]) -> sp.Basic:
+        keyed = []
+        for u, v in offs:
+            s1, s2 = x[xb + u], w[wb + v]
+            r1, r2 = ranks[s1], ranks[s2]
+            if r1 < r2:
+                keyed.append(((r1, r2), sorted_product((s1, s2))))
+            else:
+                keyed.append(((r2, r1), sorted_product((s2, s1))))
+        keyed.sort(key=lambda t: t[0])
+        terms = [t for _, t in keyed]
+        if b is not None:
+            terms.insert(0 if SYMBOL_BEFORE_MUL else len(terms), b[o])
+        return _canonical_sum(terms)
+
+    return canonical
+
+
+def _general_element(x: list, w: list, b: list | None) -> Element:
+    """Anything else: SymPy's own ``Add`` of the products (combines and sorts)."""
+
+    def general(xb: int, wb: int, o: int, offs: list[tuple[int, int]]) -> sp.Basic:
+        terms = [x[xb + u] * w[wb + v] for u, v in offs]
+        if b is not None:
+            terms.append(b[o])
+        return sp.Add(*terms)
+
+    return general
+
+
+def _element(x: list, w: list, b: list | None) -> Element:
+    """The fastest exact way to build one output element from these entries."""
+    if all(v.is_Integer for v in (*x, *w, *(b or ()))):
+        return _numeric_element(x, w, b)
+    ranks = _symbol_ranks(x, w, b)
+    if ranks is not None:
+        return _canonical_element(x, w, b, ranks)
+    return _general_element(x, w, b)
 
 
 def conv2d(
@@ -201,85 +268,12 @@ def conv2d(
     """
     x, xshape = read_tensor(input, "input")
     w, wshape = read_tensor(weight, "weight")
-    b = None
-    bshape = None
-    if bias is not None:
-        b, bshape = read_tensor(bias, "bias")
+    b, bshape = (None, None) if bias is None else read_tensor(bias, "bias")
     plan = plan_conv2d(xshape, wshape, stride, padding, dilation, groups, bshape)
-    batched = len(xshape) == 4
-    n_batch = xshape[0] if batched else 1
-    channels = xshape[-3]
-    c_out = wshape[0]
-    cg = plan.in_channels
-    per_group = c_out // (channels // cg)
-    hw = plan.height * plan.width
-    kk = wshape[2] * wshape[3]
-    kw = wshape[3]
-    oh, ow = plan.out_shape
-    # (x offset within a channel group, w offset within an output channel) per position
-    offsets = [
-        [(c * hw + r * plan.width + q, c * kk + a * kw + e) for c, r, q, a, e in plan.window(i, j)]
-        for i in range(oh)
-        for j in range(ow)
-    ]
-
-    if _all_ints(x) and _all_ints(w) and (b is None or _all_ints(b)):
-        xi, wi = [int(v) for v in x], [int(v) for v in w]
-        bi = [int(v) for v in b] if b is not None else None
-
-        def element(xb: int, wb: int, o: int, offs: list[tuple[int, int]]) -> sp.Basic:
-            total = sum(xi[xb + u] * wi[wb + v] for u, v in offs)
-            return sp.Integer(total + (bi[o] if bi is not None else 0))
-
-    else:
-        ranks = _symbol_ranks(x, w)
-        if ranks is not None and b is not None:
-            bias_syms = set(b)
-            plain = all(type(v) is sp.Symbol and v.is_commutative for v in b)
-            if not plain or bias_syms & (set(x) | set(w)):
-                ranks = None
-        if ranks is not None:
-            from_mul, from_add = Mul._from_args, Add._from_args
-
-            def element(xb: int, wb: int, o: int, offs: list[tuple[int, int]]) -> sp.Basic:
-                keyed = []
-                for u, v in offs:
-                    s1, s2 = x[xb + u], w[wb + v]
-                    r1, r2 = ranks[s1], ranks[s2]
-                    if r1 < r2:
-                        keyed.append(((r1, r2), from_mul((s1, s2), True)))
-                    else:
-                        keyed.append(((r2, r1), from_mul((s2, s1), True)))
-                keyed.sort(key=lambda t: t[0])
-                terms = [t for _, t in keyed]
-                if b is not None:
-                    if _SYMBOL_BEFORE_MUL:
-                        terms.insert(0, b[o])
-                    else:
-                        terms.append(b[o])
-                if not terms:
-                    return sp.S.Zero
-                if len(terms) == 1:
-                    return terms[0]
-                return from_add(terms, True)
-
-        else:
-
-            def element(xb: int, wb: int, o: int, offs: list[tuple[int, int]]) -> sp.Basic:
-                terms = [x[xb + u] * w[wb + v] for u, v in offs]
-                if b is not None:
-                    terms.append(b[o])
-                return Add(*terms)
-
-    out: list[sp.Basic] = []
-    for n in range(n_batch):
-        for o in range(c_out):
-            group = o // per_group
-            xb = (n * channels + group * cg) * hw
-            wb = o * cg * kk
-            out.extend(element(xb, wb, o, offs) for offs in offsets)
-    shape = (c_out, oh, ow)
-    return to_array(out, (n_batch, *shape) if batched else shape)
+    layout = _Layout(plan, xshape, wshape[0])
+    element, offsets = _element(x, w, b), layout.offsets()
+    out = [element(xb, wb, o, offs) for xb, wb, o in layout.bases() for offs in offsets]
+    return to_array(out, layout.shape)
 
 
 def conv2d_terms(
@@ -339,4 +333,4 @@ def corr2d(X: Any, K: Any) -> sp.Matrix:
         raise ShapeError(f"corr2d takes two matrices, got shapes X={xshape} and K={kshape}")
     y = conv2d(to_array(x, (1, *xshape)), to_array(k, (1, 1, *kshape)))
     _, oh, ow = y.shape
-    return sp.Matrix(oh, ow, list(y._array))
+    return sp.Matrix(oh, ow, entries(y))

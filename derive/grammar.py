@@ -47,6 +47,77 @@ def _tokens(text: str, what: str) -> list[tuple[str, str]]:
     return out
 
 
+class _Parser:
+    """Recursive descent over the tokens of one size expression."""
+
+    def __init__(self, text: str, what: str) -> None:
+        self.text, self.what = text, what
+        self.tokens = _tokens(text, what)
+        self.pos = 0
+
+    def fail(self, message: str) -> ShapeError:
+        return ShapeError(f"{self.what}={self.text!r}: {message}")
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        if self.pos >= len(self.tokens):
+            raise self.fail("ends too early")
+        self.pos += 1
+        return self.tokens[self.pos - 1]
+
+    def expr(self, depth: int) -> sp.Expr:
+        if depth > 50:
+            raise self.fail("is nested too deeply")
+        value = self.term(depth)
+        while self.peek() in (("op", "+"), ("op", "-")):
+            op = self.take()[1]
+            rhs = self.term(depth)
+            value = value + rhs if op == "+" else value - rhs
+        return value
+
+    def term(self, depth: int) -> sp.Expr:
+        value = self.unary(depth)
+        while self.peek() in (("op", "*"), ("op", "//")):
+            op = self.take()[1]
+            rhs = self.unary(depth)
+            if op == "*":
+                value = value * rhs
+            elif rhs == 0:
+                raise self.fail("divides by zero")
+            else:
+                value = sp.floor(value / rhs)
+        return value
+
+    def unary(self, depth: int) -> sp.Expr:
+        if self.peek() == ("op", "-"):
+            self.take()
+            return -self.unary(depth + 1)
+        return self.atom(depth)
+
+    def atom(self, depth: int) -> sp.Expr:
+        kind, val = self.take()
+        if kind == "int":
+            return sp.Integer(int(val))
+        if kind == "name":
+            return size_symbol(val)
+        if val == "(":
+            inner = self.expr(depth + 1)
+            if self.take() != ("op", ")"):
+                raise self.fail("has an unclosed '('")
+            return inner
+        raise self.fail(f"unexpected {val!r}")
+
+    def parse(self) -> sp.Expr:
+        if not self.tokens:
+            raise ShapeError(f"{self.what} is empty")
+        result = self.expr(0)
+        if self.pos != len(self.tokens):
+            raise self.fail(f"unexpected {self.tokens[self.pos][1]!r} after a complete expression")
+        return result
+
+
 def parse_size(text: str, what: str = "size") -> sp.Expr:
     """Parse ``text`` into a SymPy expression with derive's own grammar.
 
@@ -63,68 +134,4 @@ def parse_size(text: str, what: str = "size") -> sp.Expr:
         raise ShapeError(f"{what} must be text, got {what}={text!r}")
     if len(text) > _MAX_LENGTH:
         raise ShapeError(f"{what} is longer than {_MAX_LENGTH} characters")
-    tokens = _tokens(text, what)
-    if not tokens:
-        raise ShapeError(f"{what} is empty")
-    pos = 0
-
-    def peek() -> tuple[str, str] | None:
-        return tokens[pos] if pos < len(tokens) else None
-
-    def fail(message: str) -> ShapeError:
-        return ShapeError(f"{what}={text!r}: {message}")
-
-    def take() -> tuple[str, str]:
-        nonlocal pos
-        if pos >= len(tokens):
-            raise fail("ends too early")
-        tok = tokens[pos]
-        pos += 1
-        return tok
-
-    def expr(depth: int) -> sp.Expr:
-        if depth > 50:
-            raise fail("is nested too deeply")
-        value = term(depth)
-        while peek() in (("op", "+"), ("op", "-")):
-            op = take()[1]
-            rhs = term(depth)
-            value = value + rhs if op == "+" else value - rhs
-        return value
-
-    def term(depth: int) -> sp.Expr:
-        value = unary(depth)
-        while peek() in (("op", "*"), ("op", "//")):
-            op = take()[1]
-            rhs = unary(depth)
-            if op == "*":
-                value = value * rhs
-            else:
-                if rhs == 0:
-                    raise fail("divides by zero")
-                value = sp.floor(value / rhs)
-        return value
-
-    def unary(depth: int) -> sp.Expr:
-        if peek() == ("op", "-"):
-            take()
-            return -unary(depth + 1)
-        return atom(depth)
-
-    def atom(depth: int) -> sp.Expr:
-        kind, val = take()
-        if kind == "int":
-            return sp.Integer(int(val))
-        if kind == "name":
-            return size_symbol(val)
-        if val == "(":
-            inner = expr(depth + 1)
-            if take() != ("op", ")"):
-                raise fail("has an unclosed '('")
-            return inner
-        raise fail(f"unexpected {val!r}")
-
-    result = expr(0)
-    if pos != len(tokens):
-        raise fail(f"unexpected {tokens[pos][1]!r} after a complete expression")
-    return result
+    return _Parser(text, what).parse()

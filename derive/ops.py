@@ -11,7 +11,8 @@ An entry names:
   (``"conv2d"`` in a spec, ``"conv"`` on the command line, ``"conv1d"`` in the sweep);
 - its **rule** and **size function** along one axis (:mod:`derive.shapes`): acceptance guards
   and output-size formula, $n_\text{out} = f(n, k, s, p, d, \dots)$;
-- its **elements** and **terms** functions in two dimensions and its window **plan**;
+- its **elements** and **terms** functions in two dimensions and its window **plan**
+  (:mod:`derive.windows`: padded coordinates, padded/past counts, overhangs);
 - its **parameters** (torch's names and defaults) for shape and for element computations;
 - the **torch function** that runs it, ``torch.nn.functional.<name><rank>d``.
 
@@ -101,6 +102,8 @@ class Op:
 
     #: takes a weight tensor (and a bias)
     weighted: bool = True
+    #: ``"module:function"`` building the 2-D window plan (:mod:`derive.windows`)
+    plan_function: str | None = None
 
     def rule(self, *args: Any, **kwargs: Any) -> Any:
         """This operation's :class:`derive.shapes.Rule` along one axis (guards and size)."""
@@ -113,6 +116,16 @@ class Op:
     def elements(self, *args: Any, **kwargs: Any) -> Any:
         """Every output element in two dimensions, as SymPy expressions."""
         return _lookup(self.elements_function)(*args, **kwargs)
+
+    def plan(self, *args: Any, **kwargs: Any) -> Any:
+        """The 2-D window plan (padded coordinates, counts, overhangs) of this operation.
+
+        >>> MAX_POOL.plan((1, 5, 5), 2, ceil_mode=True).overhang
+        (1, 1)
+        """
+        if self.plan_function is None:  # pragma: no cover - every entry has one
+            raise ShapeError(f"{self.name} has no window plan")
+        return _lookup(self.plan_function)(*args, **kwargs)
 
     def terms(self, *args: Any, **kwargs: Any) -> Any:
         """The products that make one output element (weighted operations only)."""
@@ -130,6 +143,14 @@ class Op:
             if p.name == name:
                 return p
         raise ShapeError(f"{self.name} takes no {name}")
+
+    def takes(self, name: str, shape: bool = False) -> bool:
+        """Whether the shape (or element) computation has a parameter called ``name``.
+
+        >>> AVG_POOL.takes("dilation", shape=True), MAX_POOL.takes("dilation", shape=True)
+        (False, True)
+        """
+        return any(p.name == name for p in (self.shape_params if shape else self.element_params))
 
     def defaults(self, shape: bool = False) -> dict[str, object]:
         """``{name: default}`` of the shape or element parameters."""
@@ -172,6 +193,7 @@ CONV = Convolution(
     elements_function="derive.conv:conv2d",
     terms_function="derive.conv:conv2d_terms",
     shape_params=(_KERNEL, _STRIDE, _PADDING, _DILATION),
+    plan_function="derive.conv:plan_conv2d",
     element_params=(_STRIDE, _PADDING, _DILATION, _GROUPS),
 )
 
@@ -185,6 +207,7 @@ CORR2D = Correlation(
     elements_function="derive.conv:corr2d",
     terms_function="derive.conv:conv2d_terms",
     shape_params=(_KERNEL,),
+    plan_function="derive.conv:plan_conv2d",
     element_params=(),
 )
 
@@ -197,6 +220,7 @@ MAX_POOL = Pooling(
     size_function="derive.shapes:pool_output_size",
     elements_function="derive.pool:max_pool2d",
     terms_function=None,
+    plan_function="derive.pool:plan_pool2d",
     shape_params=(_KERNEL, _POOL_STRIDE, _PADDING, _DILATION, _CEIL),
     element_params=(_KERNEL, _POOL_STRIDE, _PADDING, _DILATION, _CEIL),
     reduction="max",
@@ -211,6 +235,7 @@ AVG_POOL = Pooling(
     size_function="derive.shapes:pool_output_size",
     elements_function="derive.pool:avg_pool2d",
     terms_function=None,
+    plan_function="derive.pool:plan_pool2d",
     shape_params=(_KERNEL, _POOL_STRIDE, _PADDING, _CEIL),
     element_params=(
         _KERNEL,
@@ -232,6 +257,7 @@ CONV_TRANSPOSE = TransposedConvolution(
     size_function="derive.shapes:conv_transpose_output_size",
     elements_function="derive.transpose:conv_transpose2d",
     terms_function="derive.transpose:conv_transpose2d_terms",
+    plan_function="derive.transpose:plan_conv_transpose2d",
     shape_params=(_KERNEL, _STRIDE, _PADDING, _OUTPUT_PADDING, _DILATION),
     element_params=(_STRIDE, _PADDING, _OUTPUT_PADDING, _GROUPS, _DILATION),
 )

@@ -20,18 +20,48 @@ from typing import Any
 import sympy as sp
 
 from derive.errors import ShapeError
-from derive.params import padding_2d, pair
-from derive.shapes import pool_output_size
-from derive.tensors import read_tensor, to_array
+from derive.ops import MAX_POOL
+from derive.params import int_pair, padding_2d, pool_stride
+from derive.tensors import check_layout, read_tensor, to_array
+from derive.windows import AxisWindows, Windows2d
 
-__all__ = ["max_pool2d", "avg_pool2d", "pool2d_windows"]
+__all__ = ["max_pool2d", "avg_pool2d", "pool2d_windows", "plan_pool2d"]
 
 
-def _ints(value: Any, name: str) -> tuple[int, int]:
-    h, w = pair(value, name)
-    if not (h.is_Integer and w.is_Integer):
-        raise ShapeError(f"{name} must be integers for element computations, got {name}={(h, w)}")
-    return int(h), int(w)
+def _pool_axis(n: int, k: int, s: int, d: int, pads: tuple[int, int], ceil: bool) -> AxisWindows:
+    out = int(MAX_POOL.size(n, k, s, pads, d, ceil))  # the size rule, looked up now
+    return AxisWindows(n, k, s, d, pads[0], pads[1], out)
+
+
+def plan_pool2d(
+    input_shape: tuple[int, ...],
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> Windows2d:
+    """Validate a 2-D pooling layer as torch does and plan its windows (:mod:`derive.windows`).
+
+    ``stride=None`` (or torch's empty ``()``) means ``kernel_size``; average pooling has no
+    dilation (pass 1).
+
+    >>> plan = plan_pool2d((1, 5, 5), 2, ceil_mode=True)
+    >>> plan.out_shape, plan.overhang, plan.past_count(2, 2), plan.divisor(2, 0)
+    ((3, 3), (1, 1), 3, 2)
+    """
+    check_layout(input_shape)
+    kernel = int_pair(kernel_size, "kernel_size")
+    strides = int_pair(pool_stride(stride, kernel_size), "stride")
+    dilations = int_pair(dilation, "dilation")
+    pads = padding_2d(padding)
+    if isinstance(pads, str):  # torch's pooling takes no string padding, not even 'valid'
+        raise ShapeError(f"pooling supports no padding={pads!r}; give an int or a pair")
+    rows, cols = (
+        _pool_axis(n, k, s, d, int_pair(p, "padding"), ceil_mode)
+        for n, k, s, d, p in zip(input_shape[-2:], kernel, strides, dilations, pads)
+    )
+    return Windows2d(rows, cols)
 
 
 def pool2d_windows(
@@ -46,37 +76,19 @@ def pool2d_windows(
 
     Returns ``((H_out, W_out), windows)`` where ``windows[i * W_out + j]`` is
     ``(rows, cols, area)``: the input rows and columns the window covers and the size of the
-    window clipped to the padded input (the ``count_include_pad`` divisor).
+    window clipped to the padded input (the ``count_include_pad`` divisor). Read from
+    :func:`plan_pool2d`, which has the padded coordinates and counts as well.
+
+    >>> pool2d_windows((1, 3, 3), 2, stride=1)[1][0]
+    ([0, 1], [0, 1], 4)
     """
-    if len(input_shape) not in (3, 4):
-        raise ShapeError(
-            f"input must be (C, H, W) or (N, C, H, W), got a tensor of shape {input_shape}"
-        )
-    kh, kw = _ints(kernel_size, "kernel_size")
-    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        stride = kernel_size  # torch: None or an empty sequence means kernel_size
-    sh, sw = _ints(stride, "stride")
-    dh, dw = _ints(dilation, "dilation")
-    pads = padding_2d(padding)
-    if isinstance(pads, str):  # torch's pooling takes no string padding, not even 'valid'
-        raise ShapeError(f"pooling supports no padding={pads!r}; give an int or a pair")
-    (pt, pb), (pl, pr) = ((int(lo), int(hi)) for lo, hi in pads)
-    height, width = input_shape[-2:]
-    oh = int(pool_output_size(height, kh, sh, (pt, pb), dh, ceil_mode))
-    ow = int(pool_output_size(width, kw, sw, (pl, pr), dw, ceil_mode))
-
-    def axis(n_out: int, k: int, s: int, d: int, lo: int, hi: int, n: int):
-        out = []
-        for i in range(n_out):
-            start = i * s - lo
-            idx = [start + a * d for a in range(k) if 0 <= start + a * d < n]
-            padded_extent = min(start + (k - 1) * d + 1, n + hi) - start
-            out.append((idx, padded_extent))
-        return out
-
-    rows = axis(oh, kh, sh, dh, pt, pb, height)
-    cols = axis(ow, kw, sw, dw, pl, pr, width)
-    windows = [(r, c, ra * ca) for r, ra in rows for c, ca in cols]
+    plan = plan_pool2d(input_shape, kernel_size, stride, padding, dilation, ceil_mode)
+    oh, ow = plan.out_shape
+    rows = [[r for _, r in plan.rows.taps(i)] for i in range(oh)]
+    cols = [[q for _, q in plan.cols.taps(j)] for j in range(ow)]
+    windows = [
+        (rows[i], cols[j], plan.divisor(i, j)) for i in range(oh) for j in range(ow)
+    ]
     return (oh, ow), windows
 
 

@@ -26,7 +26,7 @@ import sympy as sp
 
 from derive.errors import ShapeError
 from derive.guards import Guard, enforce, first_rejection
-from derive.params import Dim, Padding1d, as_dim, padding_pair
+from derive.params import Dim, Padding1d, as_dim, padding_pair, pool_stride
 
 __all__ = [
     "Rule",
@@ -38,6 +38,7 @@ __all__ = [
     "conv_transpose_output_size",
     "resolve_conv_padding",
     "same_padding",
+    "same_stride_guard",
     "floor_div",
 ]
 
@@ -118,12 +119,20 @@ def same_padding(kernel_size: Dim, dilation: Dim = 1) -> tuple[sp.Expr, sp.Expr]
     return before, total - before
 
 
-def _same_guard(s: sp.Expr) -> Guard:
+def same_stride_guard(stride: Dim | tuple[Dim, ...]) -> Guard:
+    """torch's rule that ``padding='same'`` needs stride 1 (every axis of a tuple ``stride``).
+
+    The message shows ``stride`` as given, so a 2-D layer names its pair.
+
+    >>> same_stride_guard((1, 2)).message()
+    "padding='same' is not supported for strided convolutions, got stride=(1, 2)"
+    """
+    strides = stride if isinstance(stride, tuple) else (stride,)
     return Guard(
         "stride",
-        sp.Ne(s, 1),
+        sp.Or(*(sp.Ne(s, 1) for s in strides)),
         "padding='same' is not supported for strided convolutions, got stride={s}",
-        (("s", s),),
+        (("s", stride),),
         settle=True,
     )
 
@@ -147,7 +156,7 @@ def resolve_conv_padding(
     if p == "valid":
         return sp.Integer(0), sp.Integer(0)
     if p == "same":
-        enforce([_same_guard(as_dim(stride, "stride"))])
+        enforce([same_stride_guard(as_dim(stride, "stride"))])
         return same_padding(kernel_size, dilation)
     return p  # type: ignore[return-value]
 
@@ -172,7 +181,7 @@ def conv_rule(
     (n, k, s, d), guards = _read(size, kernel_size, stride, dilation)
     p = padding_pair(padding)
     if p == "same":
-        guards += (_same_guard(s),)
+        guards += (same_stride_guard(s),)
         lo, hi = same_padding(k, d)
         s_eff = sp.Integer(1)
     else:
@@ -254,8 +263,7 @@ def pool_rule(
     >>> [g.argument for g in pool_rule(5, 2).guards][-2:]
     ['padding', 'kernel_size']
     """
-    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        stride = kernel_size
+    stride = pool_stride(stride, kernel_size)
     (n, k, s, d), guards = _read(size, kernel_size, stride, dilation)
     lo, hi, sign = _padding(padding, "pooling")
     half = sp.floor(k / 2)

@@ -15,8 +15,9 @@ from typing import Any
 import sympy as sp
 
 from derive.errors import ShapeError
+from derive.sympy_private import entries
 
-__all__ = ["symbol_array", "read_tensor", "to_array", "flatten", "Flat"]
+__all__ = ["symbol_array", "read_tensor", "to_array", "flatten", "check_layout", "Flat"]
 
 Flat = tuple[list[sp.Basic], tuple[int, ...]]
 
@@ -90,9 +91,7 @@ def read_tensor(value: Any, name: str = "input") -> Flat:
     """
     if isinstance(value, sp.NDimArray):
         shape = tuple(int(s) for s in value.shape)
-        arr = getattr(value, "_array", None)
-        flat = list(arr) if arr is not None else list(sp.flatten(value.tolist()))
-        return [_entry(v, name) for v in flat], shape
+        return [_entry(v, name) for v in entries(value)], shape
     if isinstance(value, sp.MatrixBase):
         return [_entry(v, name) for v in value], (value.rows, value.cols)
     tolist = getattr(value, "tolist", None)
@@ -123,3 +122,20 @@ def flatten(values: Any) -> list:
     if isinstance(values, (list, tuple)):
         return [v for item in values for v in flatten(item)]
     return [values]
+
+
+_LAYOUTS = {3: "(C, H, W)", 4: "(N, C, H, W)"}
+
+
+def check_layout(shape: tuple[int, ...], batched: bool = True) -> None:
+    """An input of a 2-D layer is (C, H, W), or also (N, C, H, W) when ``batched``.
+
+    >>> check_layout((2, 3))
+    Traceback (most recent call last):
+        ...
+    derive.errors.ShapeError: input must be (C, H, W) or (N, C, H, W), got a tensor of shape (2, 3)
+    """
+    ranks = (3, 4) if batched else (3,)
+    if len(shape) not in ranks:
+        forms = " or ".join(_LAYOUTS[r] for r in ranks)
+        raise ShapeError(f"input must be {forms}, got a tensor of shape {shape}")

@@ -3,9 +3,15 @@
 This is the only module of the package core that touches torch, and it imports torch
 lazily, inside each function: ``import derive`` never pays for it.
 
+Every function takes the operation as a :class:`derive.ops.Op` or any spelling
+:func:`derive.ops.op_named` accepts (``"conv"``, ``"conv2d"``, ``"max_pool2d"``,
+``"conv-transpose"``...), dispatches on the registry entry and runs
+``torch.nn.functional.<Op.torch_function(rank)>``.
+
 Shapes: :func:`torch_output_size` asks torch for the output size of a 1-D layer (or its
 rejection). Elements: :func:`torch_elements` evaluates a 2-D layer in float64 and
-:func:`check_elements` compares a numeric derive result with it.
+:func:`check_elements` compares a numeric derive result with it (transposed convolution
+included; :func:`check_conv_transpose2d` is its shorthand).
 """
 
 from __future__ import annotations
@@ -15,7 +21,16 @@ from typing import Any
 
 import sympy as sp
 
-from derive.errors import ShapeError
+from derive.errors import ShapeError, first_line
+from derive.ops import (
+    CONV_TRANSPOSE,
+    Convolution,
+    Correlation,
+    Op,
+    Pooling,
+    TransposedConvolution,
+    op_named,
+)
 from derive.tensors import read_tensor
 
 __all__ = [
@@ -24,6 +39,7 @@ __all__ = [
     "torch_output_size",
     "torch_elements",
     "check_elements",
+    "check_conv_transpose2d",
     "torch_call",
 ]
 
@@ -52,16 +68,49 @@ def _torch():
     return torch
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+def _op(op: Op | str) -> Op:
+    """The registry entry of ``op``; torch has no function of its own for ``corr2d``."""
+    entry = op if isinstance(op, Op) else op_named(op)
+    if isinstance(entry, Correlation):
+        raise ShapeError(
+            f"{entry.name} has no torch function of its own; check it as a one-channel conv2d"
+        )
+    return entry
 
 
 def _int_or_pair(value: Any) -> Any:
     return value if isinstance(value, (int, str)) else tuple(value)
 
 
+def _not_taken(op: Op, given: dict[str, Any]) -> None:
+    """A parameter ``op`` does not take must keep its default (torch would ignore it)."""
+    defaults = {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False,
+                "output_padding": 0}  # fmt: skip
+    for name, value in given.items():
+        if not op.takes(name, shape=True) and value != defaults[name]:
+            raise ShapeError(f"{op.name} has no {name} in torch, got {name}={value!r}")
+
+
+def _run_1d(op: Op, x: Any, kernel_size: int, params: dict[str, Any]) -> Any:
+    """``torch.nn.functional.<op>1d`` on ``x``: a zero weight for weighted operations, an
+    asymmetric convolution padding applied with ``F.pad`` first."""
+    torch = _torch()
+    F = torch.nn.functional
+    fn = getattr(F, op.torch_function(1))
+    padding = params.get("padding", 0)
+    if isinstance(padding, tuple):
+        if not isinstance(op, Convolution):
+            raise ShapeError(f"torch {op.name} has no asymmetric padding to compare with")
+        x, params = F.pad(x, padding), {**params, "padding": 0}
+    if not op.weighted:
+        return fn(x, kernel_size, **params)
+    w = torch.zeros(1, 1, kernel_size, dtype=torch.float64)
+    stride = params.get("stride")
+    return fn(x, w, **{**params, "stride": 1 if stride is None else stride})
+
+
 def torch_output_size(
-    op: str,
+    op: Op | str,
     size: int,
     kernel_size: int,
     stride: int | None = None,
@@ -72,47 +121,24 @@ def torch_output_size(
 ) -> int | TorchRejected:
     """The output length torch computes for a 1-D layer over ``size`` entries, or its rejection.
 
-    ``op`` is ``"conv"``, ``"max_pool"``, ``"avg_pool"`` or ``"conv_transpose"``. An asymmetric
-    ``(before, after)`` padding is applied with ``torch.nn.functional.pad`` first (zeros for
-    convolution; pooling has no torch equivalent and raises :class:`derive.ShapeError`).
+    ``op`` is an :class:`derive.ops.Op` or a spelling of one (``"conv"``, ``"max_pool"``,
+    ``"avg_pool"``, ``"conv_transpose"``...). An asymmetric ``(before, after)`` padding is
+    applied with ``torch.nn.functional.pad`` first (zeros for convolution; pooling and
+    transposed convolution have no torch equivalent and raise :class:`derive.ShapeError`).
     """
+    entry = _op(op)
+    given = dict(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode,
+                 output_padding=output_padding)  # fmt: skip
+    _not_taken(entry, given)
+    params = {k: v for k, v in given.items() if entry.takes(k, shape=True)}
     torch = _torch()
-    F = torch.nn.functional
     x = torch.zeros(1, 1, size, dtype=torch.float64)
     try:
-        if op == "conv":
-            w = torch.zeros(1, 1, kernel_size, dtype=torch.float64)
-            if isinstance(padding, tuple):
-                x = F.pad(x, padding)
-                padding = 0
-            y = F.conv1d(
-                x, w, stride=1 if stride is None else stride, padding=padding, dilation=dilation
-            )
-        elif op in ("max_pool", "avg_pool"):
-            if isinstance(padding, tuple):
-                raise ShapeError("torch pooling has no asymmetric padding to compare with")
-            if op == "max_pool":
-                y = F.max_pool1d(x, kernel_size, stride, padding, dilation, ceil_mode)
-            else:
-                if dilation != 1:
-                    raise ShapeError("avg_pool has no dilation in torch")
-                y = F.avg_pool1d(x, kernel_size, stride, padding, ceil_mode)
-        elif op == "conv_transpose":
-            w = torch.zeros(1, 1, kernel_size, dtype=torch.float64)
-            if isinstance(padding, tuple):
-                raise ShapeError("torch conv_transpose has no asymmetric padding to compare with")
-            y = F.conv_transpose1d(
-                x, w, stride=1 if stride is None else stride, padding=padding,
-                output_padding=output_padding, dilation=dilation,
-            )
-        else:
-            raise ShapeError(
-                f"op must be conv, max_pool, avg_pool or conv_transpose, got op={op!r}"
-            )
+        y = _run_1d(entry, x, kernel_size, params)
     except ShapeError:
         raise
     except (RuntimeError, ValueError) as exc:
-        return TorchRejected(_first_line(exc))
+        return TorchRejected(first_line(exc))
     return int(y.shape[-1])
 
 
@@ -134,45 +160,55 @@ def _pad_arg(padding: Any) -> tuple[Any, tuple[int, int, int, int] | None]:
     return _int_or_pair(padding), None
 
 
-def torch_call(op: str, **params: Any) -> str:
-    """The line of torch that computes the same thing, for pages and reports."""
-    shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if v is not None)
-    args = "input, weight" if op == "conv2d" else "input"
-    return f"torch.nn.functional.{op}({args}{', ' if shown else ''}{shown})"
+def torch_call(op: Op | str, spatial: int = 2, **params: Any) -> str:
+    """The line of torch that computes the same thing, for pages and reports.
 
-
-def torch_elements(op: str, input: Any, weight: Any = None, bias: Any = None, **params: Any):
-    """Evaluate ``torch.nn.functional.<op>`` in float64 and return the output tensor.
-
-    ``op`` is ``"conv2d"``, ``"max_pool2d"`` or ``"avg_pool2d"``; ``params`` are that
-    function's keyword arguments, with derive's ((top, bottom), (left, right)) padding
-    applied through ``F.pad`` for conv2d.
+    >>> torch_call("conv2d", stride=2)
+    'torch.nn.functional.conv2d(input, weight, stride=2)'
     """
-    torch = _torch()
-    F = torch.nn.functional
+    entry = _op(op)
+    args = ["input, weight" if entry.weighted else "input"]
+    args += [f"{k}={v!r}" for k, v in params.items() if v is not None]
+    return f"torch.nn.functional.{entry.torch_function(spatial)}({', '.join(args)})"
+
+
+def _pairs(params: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """``params`` with the given size arguments as torch reads them (lists become tuples)."""
+    return {
+        k: _int_or_pair(v) if k in names and v is not None else v for k, v in params.items()
+    }
+
+
+def torch_elements(
+    op: Op | str, input: Any, weight: Any = None, bias: Any = None, **params: Any
+):
+    """Evaluate ``torch.nn.functional.<op>`` (2-D) in float64 and return the output tensor.
+
+    ``op`` is a convolution, pooling or transposed convolution (an :class:`derive.ops.Op`
+    or a spelling such as ``"conv2d"``); ``params`` are that function's keyword arguments,
+    with derive's ((top, bottom), (left, right)) padding applied through ``F.pad`` for
+    convolution.
+    """
+    entry = _op(op)
+    F = _torch().nn.functional
+    fn = getattr(F, entry.torch_function(2))
     x = _tensor(input, "input")
-    if op == "conv2d":
-        w = _tensor(weight, "weight")
-        b = None if bias is None else _tensor(bias, "bias")
-        padding, explicit = _pad_arg(params.pop("padding", 0))
-        if explicit is not None:
-            x = F.pad(x, explicit)
-        for key in ("stride", "dilation"):
-            if key in params:
-                params[key] = _int_or_pair(params[key])
-        return F.conv2d(x, w, b, padding=padding, **params)
-    if op in ("max_pool2d", "avg_pool2d"):
-        for key in ("kernel_size", "stride", "padding", "dilation"):
-            if params.get(key) is not None:
-                params[key] = _int_or_pair(params[key])
-        fn = F.max_pool2d if op == "max_pool2d" else F.avg_pool2d
-        return fn(x, **params)
-    raise ShapeError(f"op must be conv2d, max_pool2d or avg_pool2d, got op={op!r}")
+    if isinstance(entry, Pooling):
+        return fn(x, **_pairs(params, ("kernel_size", "stride", "padding", "dilation")))
+    w = _tensor(weight, "weight")
+    b = None if bias is None else _tensor(bias, "bias")
+    if isinstance(entry, TransposedConvolution):
+        sizes = ("stride", "padding", "output_padding", "dilation")
+        return fn(x, w, b, **_pairs(params, sizes))
+    padding, explicit = _pad_arg(params.pop("padding", 0))
+    if explicit is not None:
+        x = F.pad(x, explicit)
+    return fn(x, w, b, padding=padding, **_pairs(params, ("stride", "dilation")))
 
 
 def check_elements(
     derived: Any,
-    op: str,
+    op: Op | str,
     input: Any,
     weight: Any = None,
     bias: Any = None,
@@ -196,3 +232,10 @@ def check_elements(
             continue
         worst = max(worst, abs(v - theirs))
     return ElementCheck(worst <= atol, worst, shape, tshape, call)
+
+
+def check_conv_transpose2d(
+    derived: Any, input: Any, weight: Any, bias: Any = None, atol: float = 1e-9, **params: Any
+) -> ElementCheck:
+    """:func:`check_elements` of a :func:`derive.conv_transpose2d` result."""
+    return check_elements(derived, CONV_TRANSPOSE, input, weight, bias, atol, **params)

@@ -16,97 +16,108 @@ shape ``(C_in, C_out/groups, kH, kW)``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
 
+from derive.channels import channel_guards, read_groups
 from derive.errors import ShapeError
-from derive.params import as_dim, pair
-from derive.shapes import conv_transpose_output_size
-from derive.tensors import read_tensor, to_array
+from derive.guards import enforce
+from derive.ops import CONV_TRANSPOSE
+from derive.params import int_pair
+from derive.tensors import check_layout, read_tensor, to_array
+from derive.windows import AxisWindows, Windows2d
 
-__all__ = ["conv_transpose2d", "conv_transpose2d_terms", "check_conv_transpose2d"]
+__all__ = [
+    "conv_transpose2d",
+    "conv_transpose2d_terms",
+    "TransposePlan",
+    "plan_conv_transpose2d",
+]
 
 Term = tuple[tuple[int, int, int], sp.Basic, tuple[int, int, int, int], sp.Basic]
 
 
-def _ints(value: Any, name: str) -> tuple[int, int]:
-    h, w = pair(value, name)
-    if not (h.is_Integer and w.is_Integer):
-        raise ShapeError(f"{name} must be integers for element computations, got {name}={(h, w)}")
-    return int(h), int(w)
+@dataclass(frozen=True)
+class TransposePlan:
+    r"""Shapes, channels and gather lists of one 2-D transposed convolution.
 
+    ``windows`` are the windows of the convolution whose shape map this layer inverts
+    (:mod:`derive.windows`): one window per *input* entry of this layer, laid over its
+    *output* padded by ``padding`` on both sides, so :meth:`gather` lists the
+    ``(i, a, j, e)`` whose products $X_{c,i,j} W_{c,o,a,e}$ land on output ``(r, q)``.
 
-class _Plan:
-    """Shapes, parameters and the gather lists of one transposed convolution."""
+    >>> plan = plan_conv_transpose2d((1, 2, 2), (1, 1, 2, 2), stride=2)
+    >>> plan.out_shape, plan.gather(1, 2)
+    ((4, 4), ((0, 1, 1, 0),))
+    """
 
-    def __init__(
-        self,
-        xshape: tuple[int, ...],
-        wshape: tuple[int, ...],
-        stride: Any,
-        padding: Any,
-        output_padding: Any,
-        groups: int,
-        dilation: Any,
-        bias_shape: tuple[int, ...] | None,
-    ) -> None:
-        if len(xshape) != 3:
-            raise ShapeError(f"input must be (C, H, W), got a tensor of shape {xshape}")
-        if len(wshape) != 4:
-            raise ShapeError(f"weight must be (C_in, C_out/groups, kH, kW), got shape {wshape}")
-        g = as_dim(groups, "groups")
-        if not g.is_Integer or g < 1:
-            raise ShapeError(f"groups must be a positive integer, got groups={groups}")
-        g = int(g)
-        c_in, height, width = xshape
-        if wshape[0] != c_in:
-            raise ShapeError(
-                f"input has {c_in} channels but weight of shape {wshape} expects {wshape[0]}"
-            )
-        if c_in % g:
-            raise ShapeError(
-                f"in_channels must be divisible by groups, got C_in={c_in}, groups={g}"
-            )
-        self.c_in, self.groups = c_in, g
-        self.c_out = wshape[1] * g
-        if bias_shape is not None and bias_shape != (self.c_out,):
-            raise ShapeError(f"bias must have shape ({self.c_out},), got shape {bias_shape}")
-        self.kh, self.kw = wshape[2], wshape[3]
-        self.sh, self.sw = _ints(stride, "stride")
-        self.ph, self.pw = _ints(padding, "padding")
-        oph, opw = _ints(output_padding, "output_padding")
-        self.dh, self.dw = _ints(dilation, "dilation")
-        self.height, self.width = height, width
-        self.out_h = int(
-            conv_transpose_output_size(height, self.kh, self.sh, self.ph, oph, self.dh)
-        )
-        self.out_w = int(conv_transpose_output_size(width, self.kw, self.sw, self.pw, opw, self.dw))
+    windows: Windows2d
+    c_in: int
+    c_out: int
+    groups: int
 
-        def gather(n_out: int, n_in: int, k: int, s: int, p: int, d: int) -> list[list]:
-            lists: list[list[tuple[int, int]]] = [[] for _ in range(n_out)]
-            for i in range(n_in):
-                for a in range(k):
-                    r = i * s - p + a * d
-                    if 0 <= r < n_out:
-                        lists[r].append((i, a))
-            return lists
+    @property
+    def in_shape(self) -> tuple[int, int]:
+        """``(H, W)`` of this layer's input (the windows)."""
+        return self.windows.out_shape
 
-        self.rows = gather(self.out_h, height, self.kh, self.sh, self.ph, self.dh)
-        self.cols = gather(self.out_w, width, self.kw, self.sw, self.pw, self.dw)
+    @property
+    def out_shape(self) -> tuple[int, int]:
+        """``(H_out, W_out)`` of this layer's output."""
+        return self.windows.in_shape
+
+    def gather(self, r: int, q: int) -> tuple[tuple[int, int, int, int], ...]:
+        """``(i, a, j, e)``: input row ``i`` with kernel row ``a``, column ``j`` with ``e``."""
+        rows, cols = self.windows.rows.gather(r), self.windows.cols.gather(q)
+        return tuple((i, a, j, e) for i, a in rows for j, e in cols)
 
     def terms(self, x: list, w: list, o: int, r: int, q: int) -> list[Term]:
-        per_group_out = self.c_out // self.groups
-        per_group_in = self.c_in // self.groups
+        """The products of output ``(o, r, q)`` from flat input ``x`` and weight ``w``."""
+        (height, width), (kh, kw) = self.in_shape, self.windows.kernel
+        per_group_out, per_group_in = self.c_out // self.groups, self.c_in // self.groups
         group, oo = divmod(o, per_group_out)
         out: list[Term] = []
         for c in range(group * per_group_in, (group + 1) * per_group_in):
-            for i, a in self.rows[r]:
-                for j, e in self.cols[q]:
-                    xv = x[(c * self.height + i) * self.width + j]
-                    wv = w[((c * per_group_out + oo) * self.kh + a) * self.kw + e]
-                    out.append(((c, i, j), xv, (c, oo, a, e), wv))
+            for i, a, j, e in self.gather(r, q):
+                xv = x[(c * height + i) * width + j]
+                wv = w[((c * per_group_out + oo) * kh + a) * kw + e]
+                out.append(((c, i, j), xv, (c, oo, a, e), wv))
         return out
+
+
+def _transposed_axis(n: int, k: int, s: int, p: int, op: int, d: int) -> AxisWindows:
+    out = int(CONV_TRANSPOSE.size(n, k, s, p, op, d))  # the size rule, looked up now
+    return AxisWindows(size=out, kernel=k, stride=s, dilation=d, before=p, after=p, out=n)
+
+
+def plan_conv_transpose2d(
+    input_shape: tuple[int, ...],
+    weight_shape: tuple[int, ...],
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+    bias_shape: tuple[int, ...] | None = None,
+) -> TransposePlan:
+    """Validate a transposed convolution as torch does and plan its gathers."""
+    check_layout(input_shape, batched=False)
+    if len(weight_shape) != 4:
+        raise ShapeError(f"weight must be (C_in, C_out/groups, kH, kW), got shape {weight_shape}")
+    g = read_groups(groups)
+    enforce(channel_guards(input_shape, weight_shape, g, bias_shape, transposed=True))
+    params = [
+        int_pair(value, name)
+        for value, name in ((stride, "stride"), (padding, "padding"),
+                            (output_padding, "output_padding"), (dilation, "dilation"))
+    ]  # fmt: skip
+    rows, cols = (
+        _transposed_axis(n, k, *axis)
+        for n, k, axis in zip(input_shape[1:], weight_shape[2:], zip(*params))
+    )
+    return TransposePlan(Windows2d(rows, cols), input_shape[0], weight_shape[1] * g, g)
 
 
 def conv_transpose2d(
@@ -134,16 +145,18 @@ def conv_transpose2d(
     x, xshape = read_tensor(input, "input")
     w, wshape = read_tensor(weight, "weight")
     b, bshape = (None, None) if bias is None else read_tensor(bias, "bias")
-    plan = _Plan(xshape, wshape, stride, padding, output_padding, groups, dilation, bshape)
-    out = []
+    plan = plan_conv_transpose2d(
+        xshape, wshape, stride, padding, output_padding, groups, dilation, bshape
+    )
+    (height, width), out = plan.out_shape, []
     for o in range(plan.c_out):
-        for r in range(plan.out_h):
-            for q in range(plan.out_w):
+        for r in range(height):
+            for q in range(width):
                 parts = [xv * wv for _, xv, _, wv in plan.terms(x, w, o, r, q)]
                 if b is not None:
                     parts.append(b[o])
                 out.append(sp.Add(*parts))
-    return to_array(out, (plan.c_out, plan.out_h, plan.out_w))
+    return to_array(out, (plan.c_out, height, width))
 
 
 def conv_transpose2d_terms(
@@ -170,56 +183,23 @@ def conv_transpose2d_terms(
     """
     x, xshape = read_tensor(input, "input")
     w, wshape = read_tensor(weight, "weight")
-    plan = _Plan(xshape, wshape, stride, padding, output_padding, groups, dilation, None)
+    plan = plan_conv_transpose2d(xshape, wshape, stride, padding, output_padding, groups, dilation)
     o, r, q = index
-    if not (0 <= o < plan.c_out and 0 <= r < plan.out_h and 0 <= q < plan.out_w):
-        raise ShapeError(
-            f"index must lie in the output of shape {(plan.c_out, plan.out_h, plan.out_w)}, "
-            f"got index={index}"
-        )
+    shape = (plan.c_out, *plan.out_shape)
+    if not all(0 <= v < n for v, n in zip(index, shape)):
+        raise ShapeError(f"index must lie in the output of shape {shape}, got index={index}")
     return plan.terms(x, w, o, r, q)
 
 
-def check_conv_transpose2d(
-    derived: Any,
-    input: Any,
-    weight: Any,
-    bias: Any = None,
-    atol: float = 1e-9,
-    **params: Any,
-):
-    """Compare a numeric :func:`conv_transpose2d` result with torch's (float64); imports torch.
+def __getattr__(name: str) -> Any:
+    """Transitional: ``check_conv_transpose2d`` moved to :mod:`derive.torch_check`.
 
-    Returns a :class:`derive.torch_check.ElementCheck`.
+    Callers not yet switched (``derive/render``, generated notebooks) still import it from
+    here; it is looked up on first use only, so importing this module never loads torch or
+    the torch bridge. Remove once they import it from :mod:`derive.torch_check`.
     """
-    import torch  # lazy: only checks pay for torch
+    if name == "check_conv_transpose2d":
+        import importlib
 
-    from derive.torch_check import ElementCheck
-
-    def tensor(value: Any, name: str):
-        flat, shape = read_tensor(value, name)
-        return torch.tensor([float(v) for v in flat], dtype=torch.float64).reshape(shape)
-
-    shown = {k: (tuple(v) if isinstance(v, list) else v) for k, v in params.items()}
-    call = "torch.nn.functional.conv_transpose2d(input, weight{}{})".format(
-        ", bias" if bias is not None else "",
-        "".join(f", {k}={v!r}" for k, v in shown.items()),
-    )
-    reference = torch.nn.functional.conv_transpose2d(
-        tensor(input, "input"),
-        tensor(weight, "weight"),
-        None if bias is None else tensor(bias, "bias"),
-        **shown,
-    )
-    flat, shape = read_tensor(derived, "derived")
-    tshape = tuple(reference.shape)
-    if tshape != shape:
-        return ElementCheck(False, float("inf"), shape, tshape, call)
-    worst = 0.0
-    for ours, theirs in zip(flat, reference.reshape(-1).tolist()):
-        if not ours.is_number:
-            raise ShapeError(
-                "check_conv_transpose2d needs numeric results; substitute symbols first"
-            )
-        worst = max(worst, abs(float(ours) - theirs))
-    return ElementCheck(worst <= atol, worst, shape, tshape, call)
+        return importlib.import_module("derive.torch_check").check_conv_transpose2d
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -149,3 +149,23 @@ def test_import_derive_does_not_import_torch():
         text=True,
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("op", list(derive.ops.OPS.values()), ids=lambda op: op.cli)
+def test_every_registry_operation_is_a_command_with_its_own_parameters(capsys, op):
+    """Choices, applicable options and the size function all come from derive.ops."""
+    argv = ["shape", op.cli, "--size", "H", "--kernel", "3"]
+    options = {"stride": ["--stride", "2"], "padding": ["--padding", "1"],
+               "dilation": ["--dilation", "2"], "ceil_mode": ["--ceil-mode"],
+               "output_padding": ["--output-padding", "1"]}  # fmt: skip
+    taken = {name: flag for name, flag in options.items() if op.takes(name, shape=True)}
+    code, out, err = run(capsys, *argv, *(part for flag in taken.values() for part in flag))
+    assert code == 0, err
+    values = {"stride": 2, "padding": 1, "dilation": 2, "ceil_mode": True, "output_padding": 1}
+    expected = op.size(size_symbol("H"), 3, **{name: values[name] for name in taken})
+    assert out.strip() == str(expected)
+    for name, flag in options.items():
+        if name not in taken:
+            code, out, err = run(capsys, *argv, *flag)
+            assert code == 2 and out == "" and f"{flag[0]} applies to" in err
+            assert f"only, not {op.cli}" in err

@@ -19,6 +19,7 @@ from derive import ShapeError, conv_output_size, conv_transpose_output_size, poo
 from derive.conv import plan_conv2d
 from derive.pool import pool2d_windows
 from derive.torch_check import TorchRejected, torch_output_size
+from derive.transpose import plan_conv_transpose2d
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -209,6 +210,11 @@ def test_conv2d_shape_matches_torch(size, kernel, stride, padding, dilation, gro
     assert got == expected
 
 
+@pytest.mark.parametrize(
+    "plan, layer, batch",
+    [(plan_conv2d, F.conv2d, (1,)), (plan_conv_transpose2d, F.conv_transpose2d, ())],
+    ids=["conv2d", "conv_transpose2d"],
+)
 @settings(max_examples=200)
 @given(
     st.integers(1, 4),
@@ -216,14 +222,19 @@ def test_conv2d_shape_matches_torch(size, kernel, stride, padding, dilation, gro
     st.integers(1, 3),
     st.integers(1, 3),
     st.integers(1, 3),
+    st.one_of(st.none(), st.integers(1, 4)),
 )
-def test_conv2d_channel_rules_match_torch(c_in, c_out, per_group, groups, size):
-    """Channels not divisible by groups, or not matching the weight: both reject."""
-    x = torch.zeros(1, c_in, size, size, dtype=torch.float64)
-    w = torch.zeros(c_out, per_group, 1, 1, dtype=torch.float64)
-    plan = derive_2d(lambda: plan_conv2d(tuple(x.shape), tuple(w.shape), groups=groups))
-    got = plan if plan == REJECTED else plan.out_shape
-    assert got == torch_2d(lambda: F.conv2d(x, w, groups=groups))
+def test_channel_rules_match_torch(plan, layer, batch, c_in, w_0, w_1, groups, size, bias):
+    """Channels not divisible by groups, not matching the weight (C_out, C_in/groups, ...) or,
+    transposed, (C_in, C_out/groups, ...), or a bias of the wrong length: both reject."""
+    x = torch.zeros(*batch, c_in, size, size, dtype=torch.float64)
+    w = torch.zeros(w_0, w_1, 1, 1, dtype=torch.float64)
+    b = None if bias is None else torch.zeros(bias, dtype=torch.float64)
+    bias_shape = None if b is None else tuple(b.shape)
+    found = derive_2d(lambda: plan(tuple(x.shape), tuple(w.shape), groups=groups,
+                                   bias_shape=bias_shape))  # fmt: skip
+    got = found if found == REJECTED else found.out_shape
+    assert got == torch_2d(lambda: layer(x, w, b, groups=groups))
 
 
 # --- symbolic formulas against torch ------------------------------------------------------

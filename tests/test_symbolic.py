@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import string
 
+import pytest
 import sympy as sp
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
@@ -282,3 +283,28 @@ def test_symbol_array_names_and_assumptions():
     flat = list(X._array)
     assert len(set(flat)) == 24 and all(s.is_real for s in flat)
     assert X[1, 2, 3] == sp.Symbol("x_{1,2,3}", real=True)
+
+
+# --- SymPy's private constructors, used by the fast path ----------------------------------
+
+
+def test_sympy_private_api_still_builds_what_the_public_one_does():
+    """Fails loudly (SymPyChanged, naming the call) on a SymPy release that changes them."""
+    from derive import sympy_private
+
+    sympy_private.self_check()
+    a, b, c = sp.symbols("a b c")
+    assert sympy_private.sorted_product((a, b)).args == sp.Mul(b, a).args
+    assert sympy_private.entries(sp.Array([[a, b], [c, 1]])) == [a, b, c, 1]
+
+
+def test_sympy_private_self_check_names_what_broke(monkeypatch):
+    from derive import sympy_private
+
+    def reversed_add(terms, commutative):  # a SymPy whose _from_args re-sorted its terms
+        return sp.Add._from_args(tuple(terms)[::-1], commutative)
+
+    monkeypatch.setattr(sympy_private, "_ADD", reversed_add)
+    broke = r"Add\._from_args.*fix derive/sympy_private"
+    with pytest.raises(sympy_private.SymPyChanged, match=broke):
+        sympy_private.self_check()

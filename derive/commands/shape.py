@@ -10,13 +10,30 @@ import sympy as sp
 
 from derive.errors import ShapeError
 from derive.grammar import parse_size
-from derive.shapes import conv_output_size, conv_transpose_output_size, pool_output_size
+from derive.ops import OPS, Op
 
-__all__ = ["HELP", "configure", "run", "parse_padding"]
+__all__ = ["HELP", "configure", "run", "parse_padding", "compute"]
 
-HELP = "print the output-size formula of a conv, pool or conv-transpose layer (one axis)"
+#: the operations on the command line, by their registry ``cli`` name
+COMMANDS: dict[str, Op] = {op.cli: op for op in OPS.values()}
 
-OPERATIONS = ("conv", "pool", "conv-transpose")
+
+
+def _listing(names: list[str], last: str) -> str:
+    """``a, b and c`` (or ``or``)."""
+    return ", ".join(names[:-1]) + f" {last} " + names[-1] if len(names) > 1 else names[0]
+
+
+HELP = f"print the output-size formula of a {_listing(list(COMMANDS), 'or')} layer (one axis)"
+
+#: option, its command-line default, for each shape parameter the options set
+_OPTIONS: dict[str, tuple[str, object]] = {
+    "stride": ("--stride", None),
+    "padding": ("--padding", "0"),
+    "dilation": ("--dilation", "1"),
+    "ceil_mode": ("--ceil-mode", False),
+    "output_padding": ("--output-padding", "0"),
+}
 
 
 def parse_padding(text: str) -> object:
@@ -31,38 +48,55 @@ def parse_padding(text: str) -> object:
     raise ShapeError(f"padding must be N, LO,HI, 'same' or 'valid', got padding={text!r}")
 
 
+def _takers(name: str) -> str:
+    """The command-line names of the operations that take parameter ``name``."""
+    return _listing([cli for cli, op in COMMANDS.items() if op.takes(name, shape=True)], "and")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("operation", choices=OPERATIONS)
+    parser.add_argument("operation", choices=tuple(COMMANDS))
     parser.add_argument("--size", required=True, help="input size: an integer or e.g. H, 2*H+1")
     parser.add_argument("--kernel", required=True, help="kernel_size")
     parser.add_argument("--stride", default=None, help="stride (pool: defaults to the kernel)")
     parser.add_argument("--padding", default="0", help="N, LO,HI, same or valid")
     parser.add_argument("--dilation", default="1")
-    parser.add_argument("--ceil-mode", action="store_true", help="pooling's ceil_mode")
-    parser.add_argument("--output-padding", default="0", help="conv-transpose only")
+    parser.add_argument(
+        "--ceil-mode", action="store_true", help=f"ceil_mode ({_takers('ceil_mode')})"
+    )
+    parser.add_argument(
+        "--output-padding", default="0", help=f"output_padding ({_takers('output_padding')})"
+    )
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print the formula as LaTeX")
     fmt.add_argument("--json", action="store_true", help="print a JSON object")
 
 
+def _read(name: str, text: object) -> object:
+    """One option's value, read with derive's grammar."""
+    if name == "padding":
+        return parse_padding(text)  # type: ignore[arg-type]
+    if name == "ceil_mode":
+        return bool(text)
+    return parse_size(text, name)  # type: ignore[arg-type]
+
+
 def compute(args: argparse.Namespace) -> sp.Expr:
+    """The size formula of ``args.operation``, through its registry entry."""
+    op = COMMANDS[args.operation]
     size = parse_size(args.size, "size")
     kernel = parse_size(args.kernel, "kernel")
-    stride = None if args.stride is None else parse_size(args.stride, "stride")
-    padding = parse_padding(args.padding)
-    dilation = parse_size(args.dilation, "dilation")
-    if args.operation != "pool" and args.ceil_mode:
-        raise ShapeError(f"--ceil-mode applies to pool only, not {args.operation}")
-    if args.operation != "conv-transpose" and args.output_padding != "0":
-        raise ShapeError(f"--output-padding applies to conv-transpose only, not {args.operation}")
-    if args.operation == "conv":
-        return conv_output_size(size, kernel, 1 if stride is None else stride, padding, dilation)
-    if args.operation == "pool":
-        return pool_output_size(size, kernel, stride, padding, dilation, args.ceil_mode)
-    output_padding = parse_size(args.output_padding, "output_padding")
-    return conv_transpose_output_size(
-        size, kernel, 1 if stride is None else stride, padding, output_padding, dilation
-    )
+    given = {name: getattr(args, name) for name in _OPTIONS}
+    values = {
+        name: _read(name, text)
+        for name, text in given.items()
+        if text is not None and name != "output_padding" and op.takes(name, shape=True)
+    }
+    for name, (flag, default) in _OPTIONS.items():
+        if given[name] != default and not op.takes(name, shape=True):
+            raise ShapeError(f"{flag} applies to {_takers(name)} only, not {args.operation}")
+    if op.takes("output_padding", shape=True):
+        values["output_padding"] = _read("output_padding", given["output_padding"])
+    return op.size(size, kernel, **values)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ proved is refused and the expression is printed as SymPy prints it.
 '\\left\\lfloor \\frac{H - 1}{2} \\right\\rfloor + 1'
 >>> n, k, s, d, p = sp.symbols("n k s d p", integer=True)
 >>> text(d * k - d + n * s - 2 * p - s + 1)
-'s*(n - 1) + d*(k - 1) - 2*p + 1'
+'d*(k - 1) + s*(n - 1) - 2*p + 1'
 """
 
 from __future__ import annotations

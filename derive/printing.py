@@ -106,7 +106,9 @@ def _group(expr: sp.Expr) -> sp.Expr:
 
 def _product(x: sp.Symbol, cofactor: sp.Expr) -> sp.Expr:
     """``x * cofactor`` written with the sign outside: ``-d*(k - 1)``, not ``d*(1 - k)``."""
-    sign = -1 if _negative(_sorted_terms(_ordered_terms(cofactor))[0]) else 1
+    terms = _ordered_terms(cofactor)
+    symbolic = [t for t in terms if not t.is_number] or terms
+    sign = -1 if all(_negative(t) for t in symbolic) else 1
     inner = _group(sign * cofactor)
     if inner == 1:
         body: sp.Expr = x

@@ -134,7 +134,7 @@
     const d = applies(layer, "dilation") ? layer.dilation[axis] : 1;
     const v = { n: layer.size[axis], k, s: layer.stride[axis], d,
       q: layer.output_padding[axis], p: 0, lo: 0, hi: 0 };
-    if (samePad) {
+    if (samePad || layer.padding === "same") { // torch's 'same' zeros, derive's same_padding
       v.lo = E.SAME.lo(v);
       v.hi = E.SAME.hi(v);
     } else if (typeof layer.padding !== "string") {
@@ -228,6 +228,10 @@
   function tensors(layer) {
     const xs = inputShape(layer);
     const ws = weightShape(layer);
+    const whole = (shape) => shape.every((n) => Number.isInteger(n) && n >= 1 && n <= 4096);
+    if (!whole(xs) || !whole(ws) || product(xs) * Math.max(1, product(ws)) > 1e7) {
+      return { x: [], w: [], xs, ws }; // no tensor has this shape: nothing to compute on
+    }
     const nx = product(xs);
     const nw = ws.length ? product(ws) : 0;
     const width = xs[xs.length - 1];

@@ -310,11 +310,19 @@
   }
 
   // one output element: its products (or window entries), which fall on padding, its value
-  function element(layer, ev, t, o, idx) {
+  // the taps of every output position, per axis (computed once per update)
+  function axisTaps(layer, ev) {
+    return ev.axes.map((a, k) => Array.from({ length: ev.shape[k + 1] }, (_, i) =>
+      layer.op === "conv_transpose" ? scatterTaps(a.values, i) : windowTaps(a.values, i)));
+  }
+
+  function element(layer, ev, t, o, idx, tapsAt) {
     const axes = ev.axes.map((a) => a.values);
+    const perAxis = idx.map((i, k) => (tapsAt ? tapsAt[k][i] :
+      layer.op === "conv_transpose" ? scatterTaps(axes[k], i) : windowTaps(axes[k], i)));
     const terms = [];
     if (layer.op === "conv_transpose") {
-      const combos = cartesian(idx.map((r, k) => scatterTaps(axes[k], r)));
+      const combos = cartesian(perAxis);
       let sum = 0;
       for (const combo of combos) {
         const xi = [0, ...combo.map((c) => c.r)];
@@ -326,7 +334,7 @@
       }
       return { terms, value: String(sum), taps: combos };
     }
-    const combos = cartesian(idx.map((i, k) => windowTaps(axes[k], i)));
+    const combos = cartesian(perAxis);
     if (layer.op === "conv") {
       const cg = Math.floor(layer.in_channels / layer.groups);
       const cv = channelValues(layer);
@@ -361,6 +369,17 @@
     }
     const sum = vals.reduce((a, b) => a + b, 0);
     return { terms, value: exact(sum, divisor), divisor, taps: combos };
+  }
+
+  // every output value of channel o, in the order of the output grid
+  function outputValues(layer, ev, t, o) {
+    const sizes = ev.shape.slice(1);
+    const tapsAt = axisTaps(layer, ev);
+    return outputCellsOf(sizes).map((idx) => element(layer, ev, t, o, idx, tapsAt).value);
+  }
+
+  function outputCellsOf(sizes) {
+    return cartesian(sizes.map((n) => Array.from({ length: n }, (_, i) => i)));
   }
 
   // ------------------------------------------------------------------ page
@@ -543,10 +562,7 @@
     bar.append(ui.play, ui.step, ui.channelWrap);
     ui.play.addEventListener("click", togglePlay);
     ui.step.addEventListener("click", () => stepCell(1));
-    ui.channel.addEventListener("change", () => {
-      state.o = Number(ui.channel.value);
-      renderGrids();
-    });
+    ui.channel.addEventListener("change", () => setChannel(Number(ui.channel.value)));
     ui.inputGrid = el("div", { id: "dx-input-grid", class: "dx-grid", role: "img" });
     ui.outputGrid = el("div", { id: "dx-output-grid", class: "dx-grid dx-out", role: "grid",
       "aria-label": "output: arrow keys move the window" });
@@ -572,10 +588,7 @@
     return box;
   }
 
-  function outputCells(verdict) {
-    const sizes = verdict.shape.slice(1);
-    return cartesian(sizes.map((n) => Array.from({ length: n }, (_, i) => i)));
-  }
+  const outputCells = (verdict) => outputCellsOf(verdict.shape.slice(1));
 
   function stepCell(delta) {
     const v = state.verdict;
@@ -733,12 +746,12 @@
     const nc = sizes[sizes.length - 1];
     const big = nr * nc > 4000;
     const parts = [];
+    const selected = state.cell.join(",");
     for (let i = 0; i < nr; i++) {
       for (let j = 0; j < nc; j++) {
-        const idx = sizes.length === 2 ? [i, j] : [j];
-        const key = idx.join(",");
-        const on = key === state.cell.join(",");
-        const value = big ? "" : element(layer, ev, t, state.o, idx).value;
+        const key = sizes.length === 2 ? i + "," + j : String(j);
+        const on = key === selected;
+        const value = big ? "" : state.values[i * nc + j];
         parts.push('<button type="button" role="gridcell" class="dx-c' + (on ? " dx-sel" : "") +
           '" data-idx="' + key + '" tabindex="' + (on ? 0 : -1) + '" aria-label="output ' +
           key + " = " + value + '">' + pretty(value).split(" ")[0] + "</button>");
@@ -773,7 +786,6 @@
     state.cell = state.cell.slice(0, sizes.length);
     while (state.cell.length < sizes.length) state.cell.push(0);
     state.cell = state.cell.map((c, k) => Math.min(c, sizes[k] - 1));
-    state.o = Math.min(state.o, ev.shape[0] - 1);
     const e = renderCell(layer, ev, t);
     renderInputGrid(layer, ev, t, e.taps);
     renderOutputGrid(layer, ev, t);
@@ -845,11 +857,28 @@
     if (ev.accepted) ui.channel.value = String(Math.min(state.o, ev.shape[0] - 1));
   }
 
+  // the numbers: derive's verdict, the input, every output value of the shown channel
+  function compute() {
+    const { layer, verdict } = state;
+    state.values = null;
+    if (!verdict.accepted) return;
+    state.o = Math.min(state.o, verdict.shape[0] - 1);
+    state.values = outputValues(layer, verdict, state.t, state.o);
+  }
+
+  function setChannel(o) {
+    state.o = o;
+    compute();
+    renderGrids();
+  }
+
   function update(layer, options) {
     const start = performance.now();
     state.layer = layer;
     state.verdict = evaluate(layer);
     state.t = tensors(layer);
+    compute();
+    api.lastNumericMs = performance.now() - start;
     if (!(options && options.keepControls)) syncControls(layer);
     renderVerdict(layer, state.verdict);
     renderGrids();
@@ -864,6 +893,7 @@
   const api = {
     engine: E.ENGINE,
     lastUpdateMs: null,
+    lastNumericMs: null,
     readyMs: null,
     load(query, options) {
       update(parseQuery(query), options);
@@ -872,7 +902,10 @@
     query: () => toQuery(state.layer),
     tensors: () => ({ x: state.t.x.slice(), w: state.t.w.slice() }),
     select(o, idx) {
-      state.o = o;
+      if (o !== state.o) {
+        state.o = o;
+        compute();
+      }
       selectCell(idx, false);
     },
     evaluate: (query) => {

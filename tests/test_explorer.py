@@ -361,3 +361,19 @@ def measure(ctx: Any, base: str, repeats: int = 40) -> dict[str, float]:
     return {"numeric_ms_median": statistics.median(numeric), "numeric_ms_max": max(numeric),
             "update_ms_median": statistics.median(whole), "update_ms_max": max(whole),
             "interactive_ms": ready}  # fmt: skip
+
+
+def test_concept_pages_link_explorer_presets() -> None:
+    import re
+    from pathlib import Path
+
+    concepts = Path(__file__).resolve().parents[1] / "docs" / "concepts"
+    found = 0
+    for page in sorted(concepts.glob("*.md")):
+        links = re.findall(r"\(\.\./explorer\.md\?([^)\s]+)\)", page.read_text(encoding="utf-8"))
+        assert links, f"{page.name} links no explorer preset"
+        for query in links:
+            layer = Layer.from_query(query)
+            assert layer.query() == query  # the link is what derive.explorer writes
+            found += 1
+    assert found >= 9

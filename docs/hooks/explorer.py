@@ -38,6 +38,8 @@ def versioned(markdown: str, version: str) -> str:
 
     >>> versioned('<script src="x.js?v={{ engine }}"></script>', "abc")
     '<script src="x.js?v=abc"></script>'
+    >>> versioned("no placeholder", "abc")
+    'no placeholder'
     """
     return markdown.replace("{{ engine }}", version)
 

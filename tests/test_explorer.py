@@ -19,8 +19,10 @@ from typing import Any
 import pytest
 import sympy as sp
 
-# the site and the browser of tests/test_site.py (pytest puts tests/ on sys.path)
-from test_site import base_url, browser, context, site_dir  # noqa: F401
+# the built, served site of tests/test_site.py (pytest puts tests/ on sys.path); the browser
+# is this module's own, closed when the module ends (a session-long Playwright loop would
+# be running under the notebook tests' asyncio)
+from test_site import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOST, TIMEOUT_MS, base_url, site_dir  # noqa: F401
 
 from derive import conv as C
 from derive import pool as PL
@@ -197,6 +199,36 @@ _DRIVE = """
   return out;
 }
 """
+
+
+@pytest.fixture(scope="module")
+def context(base_url: str) -> Any:  # noqa: F811
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's chromium is not at {CHROMIUM}")
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                     args=CHROMIUM_ARGS)  # fmt: skip
+        ctx = browser.new_context(service_workers="block")
+        offsite: list[str] = []
+
+        def route(r: Any) -> None:
+            if urlsplit(r.request.url).hostname == LOCAL_HOST:
+                r.continue_()
+            else:
+                offsite.append(r.request.url)
+                r.abort("blockedbyclient")
+
+        ctx.route("**/*", route)
+        ctx.set_default_timeout(TIMEOUT_MS)
+        ctx.offsite = offsite  # type: ignore[attr-defined]
+        yield ctx
+        ctx.close()
+        browser.close()
+        assert not offsite, f"requests left {LOCAL_HOST}: {offsite[:5]}"
 
 
 @pytest.fixture(scope="module")

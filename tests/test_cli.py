@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-import sympy as sp
 
 import derive
+from derive import printing
 from derive.cli import main
 from derive.grammar import size_symbol
 
@@ -32,7 +32,30 @@ def test_symbolic_conv_prints_the_engine_formula(capsys):
     code, out, _ = run(capsys, "shape", "conv", "--size", "2*H+1", "--kernel", "3", "--stride", "2")
     H = size_symbol("H")
     assert code == 0
-    assert out.strip() == str(derive.conv_output_size(2 * H + 1, 3, 2))
+    assert out.strip() == printing.text(derive.conv_output_size(2 * H + 1, 3, 2))
+
+
+def test_formulas_are_printed_as_readers_write_them(capsys):
+    argv = ("shape", "conv", "--size", "H", "--kernel", "3", "--stride", "2", "--padding", "1")
+    assert run(capsys, *argv)[1] == "floor((H - 1)/2) + 1\n"
+    latex = r"\left\lfloor \frac{H - 1}{2} \right\rfloor + 1"
+    assert run(capsys, *argv, "--latex")[1] == latex + "\n"
+    payload = json.loads(run(capsys, *argv, "--json")[1])
+    assert payload["formula"] == "floor((H - 1)/2) + 1"
+    assert payload["sympy"] == str(derive.conv_output_size(size_symbol("H"), 3, 2, 1))
+
+
+def test_url_links_the_explorer(capsys, monkeypatch):
+    monkeypatch.setenv("DERIVE_SITE_URL", "https://example.org/derive")
+    code, out, _ = run(capsys, "shape", "pool", "--size", "9", "--kernel", "3", "--ceil-mode",
+                       "--url")  # fmt: skip
+    assert code == 0
+    assert out == (
+        "https://example.org/derive/explorer/?op=max_pool&size=9&kernel_size=3&stride=3"
+        "&ceil_mode=1\n"
+    )
+    code, _, err = run(capsys, "shape", "conv", "--size", "H", "--kernel", "3", "--url")
+    assert code != 0 and "give size as an integer" in err
 
 
 def test_json_output(capsys):
@@ -43,8 +66,8 @@ def test_json_output(capsys):
     expected = derive.pool_output_size(size_symbol("H"), 2, ceil_mode=True)
     assert code == 0
     assert payload["operation"] == "pool"
-    assert payload["formula"] == str(expected)
-    assert payload["latex"] == sp.latex(expected)
+    assert payload["formula"] == printing.text(expected)
+    assert payload["latex"] == printing.latex(expected)
     assert payload["value"] is None and payload["free_symbols"] == ["H"]
 
 
@@ -68,7 +91,8 @@ def test_json_value_when_numeric(capsys):
 
 def test_latex_output(capsys):
     code, out, _ = run(capsys, "shape", "conv", "--size", "n", "--kernel", "k", "--latex")
-    assert out.strip() == sp.latex(derive.conv_output_size(size_symbol("n"), size_symbol("k")))
+    expected = derive.conv_output_size(size_symbol("n"), size_symbol("k"))
+    assert out.strip() == printing.latex(expected)
 
 
 @pytest.mark.parametrize(

@@ -53,7 +53,7 @@ TIMEOUT_MS = 20_000
 # -------------------------------------------------------------------------------------------
 # the hook modules (docs/hooks/*.py are loaded by path, as mkdocs does)
 
-HOOKS = ("nav", "snippets", "offline")
+HOOKS = ("nav", "snippets", "offline", "explorer")
 
 
 @functools.cache

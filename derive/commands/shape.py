@@ -8,6 +8,7 @@ import sys
 
 import sympy as sp
 
+from derive import printing
 from derive.errors import ShapeError
 from derive.grammar import parse_size
 from derive.ops import OPS, Op
@@ -69,6 +70,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print the formula as LaTeX")
     fmt.add_argument("--json", action="store_true", help="print a JSON object")
+    fmt.add_argument(
+        "--url", action="store_true", help="print the link to this layer in the site's explorer"
+    )
 
 
 def _read(name: str, text: object) -> object:
@@ -101,18 +105,24 @@ def compute(args: argparse.Namespace) -> sp.Expr:
 
 def run(args: argparse.Namespace) -> int:
     result = compute(args)
+    if args.url:
+        from derive.explorer.cli import shape_url  # the explorer only when asked for
+
+        sys.stdout.write(shape_url(args) + "\n")
+        return 0
     value = int(result) if result.is_Integer else None
     if args.json:
         payload = {
             "operation": args.operation,
-            "formula": str(result),
-            "latex": sp.latex(result),
+            "formula": printing.text(result),
+            "latex": printing.latex(result),
+            "sympy": str(result),
             "value": value,
             "free_symbols": sorted(str(s) for s in result.free_symbols),
         }
         sys.stdout.write(json.dumps(payload) + "\n")
     elif args.latex:
-        sys.stdout.write(sp.latex(result) + "\n")
+        sys.stdout.write(printing.latex(result) + "\n")
     else:
-        sys.stdout.write(f"{result}\n")
+        sys.stdout.write(printing.text(result) + "\n")
     return 0

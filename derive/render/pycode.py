@@ -6,8 +6,8 @@ expressions keep the spec's own text, read with ``P = derive.grammar.parse_size`
 
 >>> spelled("derive.shapes:conv_output_size")
 ('derive.conv_output_size', None)
->>> spelled("derive.transpose:conv_transpose2d")
-('conv_transpose2d', 'derive.transpose')
+>>> spelled("derive.pool:pool2d_windows")
+('pool2d_windows', 'derive.pool')
 >>> param_code((2, "k_h - 1")), param_code("same"), param_code(True)
 ('(2, P("k_h - 1"))', "'same'", 'True')
 """

@@ -596,7 +596,8 @@ def test_the_book_facts_cover_the_book_s_worked_numbers():
 def test_transposed_convolution_elements_match_torch(
     data, groups, c_per_group, out_per_group, kernel, size, stride, dilation, padding
 ):
-    from derive.transpose import check_conv_transpose2d, conv_transpose2d
+    from derive.torch_check import check_conv_transpose2d
+    from derive.transpose import conv_transpose2d
 
     c_in = groups * c_per_group
     output_padding = tuple(

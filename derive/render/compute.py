@@ -254,7 +254,6 @@ def torch_line(step: StepSpec) -> str:
 def _torch_check(case: _Case, output: sp.Array) -> Check:
     """Run the step through torch (float64) and compare every element."""
     from derive.torch_check import check_elements
-    from derive.transpose import check_conv_transpose2d
 
     x, w, b = case.numeric()
     free = free_symbols(x) | free_symbols(w or []) | free_symbols(b or [])
@@ -264,9 +263,7 @@ def _torch_check(case: _Case, output: sp.Array) -> Check:
         output = case.run(x, w, b)
     params = dict(case.params)
     fn = case.op.torch_function(2)
-    if isinstance(case.op, TransposedConvolution):
-        result = check_conv_transpose2d(output, x, w, b, **params)
-    elif case.op.weighted:
+    if case.op.weighted:  # convolution and transposed convolution
         result = check_elements(output, fn, x, w, b, **params)
     else:
         pad = params.get("padding", 0)

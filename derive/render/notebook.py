@@ -19,7 +19,7 @@ from derive.ops import Correlation, Op, Pooling, TransposedConvolution
 from derive.render.compute import torch_line
 from derive.render.pycode import call, param_code, params_code, py_value, spelled
 from derive.render.results import StepResult
-from derive.render.sizes import axis_params
+from derive.render.sizes import axis_params, shape_block
 from derive.specs import ExampleSpec, StepSpec
 from derive.tensors import flatten
 
@@ -121,6 +121,15 @@ def _setup(spec: ExampleSpec) -> str:
         "    return torch.tensor(values, dtype=torch.float64)",
     ]
     return "\n".join(lines)
+
+
+def _formula_md(cells: _Cells, result: StepResult) -> None:
+    """The size formulas as the page writes them, above the cell that computes them."""
+    if any(s.formula.free_symbols for s in result.shapes):
+        cells.md(
+            "The output size along each axis, as people write it (derive's formula, proved "
+            "equal to what the next cell computes):\n\n" + shape_block(result.shapes)
+        )
 
 
 def _shape_cells(cells: _Cells, result: StepResult) -> None:
@@ -265,6 +274,7 @@ def _matmul_cells(cells: _Cells, spec: ExampleSpec, result: StepResult) -> None:
 
 def _elements_cells(cells: _Cells, spec: ExampleSpec, result: StepResult) -> None:
     step = result.step
+    _formula_md(cells, result)
     _shape_cells(cells, result)
     cells.code(f"Y = {_elements_code(step)[0]}\nY")
     if step.highlight or step.symbolic_output:
@@ -303,6 +313,7 @@ def _shape_step_cells(cells: _Cells, spec: ExampleSpec, result: StepResult) -> N
         lines.append(f"{label}_out = {fn}({', '.join(args)})")
         torch_args.append(f'torch_output_size("{step.op.name}", {", ".join(args)})')
     lines.append(", ".join(f"{label}_out" for label in labels))
+    _formula_md(cells, result)
     cells.code("\n".join(lines))
     if written.formula:
         subs = ", ".join(f"P({k!r}): P({v!r})" for k, v in written.where.items())

@@ -189,4 +189,3 @@ def conv_transpose2d_terms(
     if not all(0 <= v < n for v, n in zip(index, shape)):
         raise ShapeError(f"index must lie in the output of shape {shape}, got index={index}")
     return plan.terms(x, w, o, r, q)
-

@@ -139,7 +139,7 @@ def _conv_element(case: _Case, geo: Geometry, index: tuple[int, int, int], sym_i
     padded = 0
     for c in range(c_group):
         cells += [(group * c_group + c, r, q) for r, q in geo.plan.padded(i, j)]
-        keys = [(o, c, a, e) for a in range(geo.kernel[0]) for e in range(geo.kernel[1])]
+        keys = [(o, c, a, e) for a in range(geo.plan.kernel[0]) for e in range(geo.plan.kernel[1])]
         kcells += [key[1:] for key in keys]
         padded += sum(key not in terms for key in keys)
         zero = sp.Integer(0)
@@ -313,15 +313,15 @@ def _axis_shapes(spec: ExampleSpec, step: StepSpec, case: _Case, geo: Geometry, 
     stride = p.get("stride")
     shapes = []
     for a, (axis, n) in enumerate(zip(AXES, (len(x[0]), len(x[0][0])))):
-        stride_a = None if stride is None and isinstance(case.op, Pooling) else geo.stride[a]
+        stride_a = None if stride is None and isinstance(case.op, Pooling) else geo.plan.stride[a]
         shape = axis_formula(
             case.op,
             axis,
             n,
-            geo.kernel[a],
+            geo.plan.kernel[a],
             stride_a,
-            geo.pads[a],
-            geo.dilation[a],
+            geo.plan.padding[a],
+            geo.plan.dilation[a],
             bool(p.get("ceil_mode", False)),
             int_pair(p.get("output_padding", 0), "output_padding")[a],
         )

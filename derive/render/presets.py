@@ -49,13 +49,13 @@ def _elements_fields(result: StepResult) -> dict[str, Any] | None:
         return None  # the explorer's transposed convolution has one channel in and out
     padding = params.get("padding")
     if not isinstance(padding, str):  # 'same' / 'valid' as written, numbers as resolved
-        padding = tuple(lo if lo == hi else (lo, hi) for lo, hi in geo.pads)
+        padding = tuple(lo if lo == hi else (lo, hi) for lo, hi in geo.plan.padding)
     fields: dict[str, Any] = dict(
         size=(len(geo.input[0]), len(geo.input[0][0])),
-        kernel_size=geo.kernel,
-        stride=geo.stride,
+        kernel_size=geo.plan.kernel,
+        stride=geo.plan.stride,
         padding=padding,
-        dilation=geo.dilation,
+        dilation=geo.plan.dilation,
         output_padding=int_pair(params.get("output_padding", 0), "output_padding"),
         **_flags(params),
     )

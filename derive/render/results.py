@@ -69,7 +69,7 @@ class Geometry:
 
     Padding, kernel, stride, dilation and overhang are read from :attr:`plan`, the
     :class:`derive.windows.Windows2d` the operation's registry entry builds (a transposed
-    convolution's: the convolution whose shape map it inverts).
+    convolution's: the convolution whose shape map it inverts); nothing re-derives them.
     """
 
     op: Op  # the operation run (a cross-correlation as the convolution it is)
@@ -78,28 +78,6 @@ class Geometry:
     output: list  # (C_out, H_out, W_out)
     plan: Windows2d
     groups: int = 1
-
-    @property
-    def pads(self) -> tuple[tuple[int, int], tuple[int, int]]:
-        """``((top, bottom), (left, right))``."""
-        return self.plan.padding
-
-    @property
-    def kernel(self) -> tuple[int, int]:
-        return self.plan.kernel
-
-    @property
-    def stride(self) -> tuple[int, int]:
-        return self.plan.stride
-
-    @property
-    def dilation(self) -> tuple[int, int]:
-        return self.plan.dilation
-
-    @property
-    def overhang(self) -> tuple[int, int]:
-        """Rows and columns the last window reaches past the padding (pooling's ceil_mode)."""
-        return self.plan.overhang
 
 
 @dataclass

@@ -171,8 +171,8 @@ class _Layout:
         x = 6.0
         y = float(TOP)
         scatter = isinstance(geo.op, TransposedConvolution)
-        pads = ((0, 0), (0, 0)) if scatter else geo.pads
-        over = geo.overhang
+        pads = ((0, 0), (0, 0)) if scatter else geo.plan.padding
+        over = geo.plan.overhang
         self.inputs: list[tuple[float, float]] = []
         n_in = len(geo.input)
         for ch, plane in enumerate(geo.input):

@@ -133,9 +133,19 @@ class Op:
             raise ShapeError(f"{self.name} has no products to list; it takes no weight")
         return _lookup(self.terms_function)(*args, **kwargs)
 
+    @property
+    def runs_as(self) -> Op:
+        """The entry whose elements and torch functions compute this operation: itself, except
+        for the book's cross-correlation (a one-channel convolution)."""
+        return self
+
     def torch_function(self, spatial: int) -> str:
-        """The name in ``torch.nn.functional`` for ``spatial`` dimensions, e.g. ``conv2d``."""
-        return f"{self.name}{spatial}d"
+        """The name in ``torch.nn.functional`` for ``spatial`` dimensions, e.g. ``conv2d``.
+
+        >>> CORR2D.torch_function(2), CORR2D.runs_as
+        ('conv2d', <op conv>)
+        """
+        return f"{self.runs_as.name}{spatial}d"
 
     def param(self, name: str, shape: bool = False) -> Param:
         """The parameter called ``name`` (of the shape or the element computation)."""
@@ -167,7 +177,16 @@ class Convolution(Op):
 
 @dataclass(frozen=True, repr=False)
 class Correlation(Convolution):
-    """The book's plain cross-correlation of two matrices (a one-channel convolution)."""
+    """The book's plain cross-correlation of two matrices.
+
+    torch has no function of its own for it: it runs as a one-channel ``conv2d`` (the
+    matrices as a ``(1, H, W)`` input and a ``(1, 1, kH, kW)`` weight), which is
+    :attr:`runs_as` and what :meth:`torch_function` names.
+    """
+
+    @property
+    def runs_as(self) -> Op:
+        return CONV
 
 
 @dataclass(frozen=True, repr=False)

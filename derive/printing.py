@@ -31,6 +31,8 @@ proved is refused and the expression is printed as SymPy prints it.
 >>> n, k, s, d, p = sp.symbols("n k s d p", integer=True)
 >>> text(d * k - d + n * s - 2 * p - s + 1)
 'd*(k - 1) + s*(n - 1) - 2*p + 1'
+>>> text(2 * sp.floor(H / 2 + sp.Rational(1, 2)) - 1)
+'2*floor((H + 1)/2) - 1'
 """
 
 from __future__ import annotations
@@ -137,7 +139,7 @@ def _form(expr: sp.Basic) -> sp.Basic:
         return sp.Piecewise(*((_form(e), _form(c)) for e, c in expr.args), evaluate=False)
     if isinstance(expr, sp.Add):
         inner = [_form(t) for t in expr.args]
-        if not any(isinstance(t, (sp.floor, sp.ceiling, sp.Piecewise)) for t in expr.args):
+        if not expr.has(sp.floor, sp.ceiling, sp.Piecewise):  # also 2*floor(...) in a sum
             return _group(expr)
         order = _sorted_terms(list(expr.args))  # the floor keeps its place, the number last
         return sp.Add(*(inner[list(expr.args).index(t)] for t in order), evaluate=False)

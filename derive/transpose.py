@@ -189,17 +189,3 @@ def conv_transpose2d_terms(
     if not all(0 <= v < n for v, n in zip(index, shape)):
         raise ShapeError(f"index must lie in the output of shape {shape}, got index={index}")
     return plan.terms(x, w, o, r, q)
-
-
-def __getattr__(name: str) -> Any:
-    """Transitional: ``check_conv_transpose2d`` moved to :mod:`derive.torch_check`.
-
-    Callers not yet switched (``derive/render``, generated notebooks) still import it from
-    here; it is looked up on first use only, so importing this module never loads torch or
-    the torch bridge. Remove once they import it from :mod:`derive.torch_check`.
-    """
-    if name == "check_conv_transpose2d":
-        import importlib
-
-        return importlib.import_module("derive.torch_check").check_conv_transpose2d
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

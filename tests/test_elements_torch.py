@@ -2,14 +2,15 @@
 
 Configurations are drawn by hypothesis; tensor entries come from a drawn seed (small
 integers, or floats). Where derive raises ShapeError torch must raise too, and where both
-run every element must agree. Book facts from the seed page are asserted equal to the
-computed values at the end.
+run every element must agree. The numbers the book states (read from the specs'
+``[steps.book]`` tables) are asserted equal to torch's at the end.
 """
 
 from __future__ import annotations
 
 import random
 import warnings
+from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -22,11 +23,11 @@ from derive import (
     conv2d,
     conv2d_terms,
     conv_transpose2d,
-    corr2d,
     max_pool2d,
     ops,
     symbol_array,
 )
+from derive.specs import load_specs
 from derive.torch_check import (
     check_conv_transpose2d,
     check_elements,
@@ -402,63 +403,78 @@ def test_check_elements_detects_a_wrong_element_and_a_wrong_shape():
     assert not check_elements(y, "conv2d", x, w, padding=1).ok  # shapes differ
 
 
-# --- the book's numbers ---------------------------------------------------------------------
+# --- the book's numbers: read from the specs, computed by torch ------------------------------
+# The numbers the book states live once, in the [steps.book] tables of examples/*.toml;
+# tests/test_build.py checks them against derive's engine and the pages. Here torch computes
+# each such step from the spec's own tensors and must give the stated numbers.
 
-BOOK_X = [[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2], [2, 0, 0, 0, 1]]
-BOOK_K = [[0, 1, 2], [2, 2, 0], [0, 1, 2]]
-
-
-def test_book_corr2d():
-    """The seed page: corr2d(X, K) is tensor([[12., 12., 17.], [10., 17., 19.], [9., 6., 14.]])."""
-    book = [[12, 12, 17], [10, 17, 19], [9, 6, 14]]
-    got = corr2d(BOOK_X, BOOK_K)
-    assert got == sp.Matrix(book)
-    want = F.conv2d(torch.tensor([[BOOK_X]]).double(), torch.tensor([[BOOK_K]]).double())
-    assert want.reshape(3, 3).tolist() == [[float(v) for v in row] for row in got.tolist()]
-
-
-def test_book_edge_detection():
-    """White (1) columns around black (0) columns 2..5; K = [1, -1] marks 1 at the white-to-
-    black edge, -1 at black-to-white, 0 elsewhere; on the transpose the edges vanish."""
-    X = [[0 if 2 <= j < 6 else 1 for j in range(8)] for _ in range(6)]
-    Y = corr2d(X, [[1, -1]])
-    assert Y.shape == (6, 7)
-    for row in Y.tolist():
-        assert row == [1 if j == 1 else -1 if j == 5 else 0 for j in range(7)]
-    XT = [list(col) for col in zip(*X)]
-    YT = corr2d(XT, [[1, -1]])
-    assert YT.shape == (8, 5) and YT.is_zero_matrix
+ROOT = Path(__file__).resolve().parent.parent
+#: the facts that are numbers of the output
+NUMBERS = ("output", "shape", "elements", "products", "distinct", "constant")
+BOOK_STEPS = [
+    (spec, step)
+    for spec in load_specs(ROOT / "examples", ROOT)
+    for step in spec.steps
+    if step.kind != "shape" and set(step.book) & set(NUMBERS)
+]
 
 
-def test_book_multi_input_channel_element():
-    """(1*1 + 2*2 + 4*3 + 5*4) + (0*0 + 1*1 + 3*2 + 4*3) = 56 (the figure's first output)."""
-    X = [[[0, 1, 2], [3, 4, 5], [6, 7, 8]], [[1, 2, 3], [4, 5, 6], [7, 8, 9]]]
-    K = [[[[0, 1], [2, 3]], [[1, 2], [3, 4]]]]
-    terms = conv2d_terms(X, K, (0, 0, 0))
-    products = sorted((xv, wv) for _, xv, _, wv in terms)
-    book = sorted([(1, 1), (2, 2), (4, 3), (5, 4), (0, 0), (1, 1), (3, 2), (4, 3)])
-    assert products == book
-    assert conv2d(X, K)[0, 0, 0] == 56
-    assert check_elements(conv2d(X, K), "conv2d", X, K).ok
+def _torch_output(spec, step) -> list:
+    """torch's output of the step in float64, as the book shows it (a matrix for corr2d)."""
+    x, w, b = (spec.tensors[n].values if n else None for n in (step.input, step.weight, step.bias))
+    matrix = isinstance(step.op, ops.Correlation)
+    if matrix:  # torch runs the book's cross-correlation as a one-channel conv2d
+        x, w = [x], [[w]]
+    y = torch_elements(step.op.runs_as, x, w, b, **step.params).tolist()
+    return y[0] if matrix else y
 
 
-def test_book_padding_and_stride_elements():
-    """A 3x3 input padded by 1 with a 2x2 kernel: first output 0*0 + 0*1 + 0*2 + 0*3 = 0;
-    with strides 3 (rows) and 2 (columns): 0*0 + 0*1 + 1*2 + 2*3 = 8 and
-    0*0 + 6*1 + 0*2 + 0*3 = 6."""
-    X = [[[0, 1, 2], [3, 4, 5], [6, 7, 8]]]
-    K = [[[[0, 1], [2, 3]]]]
-    padded = conv2d(X, K, padding=1)
-    assert padded.shape == (1, 4, 4) and padded[0, 0, 0] == 0
-    strided = conv2d(X, K, stride=(3, 2), padding=1)
-    assert (strided[0, 0, 1], strided[0, 1, 0]) == (8, 6)
-    # the nonzero products of the quoted sums (padding products are left out by conv2d_terms)
-    quoted_8 = sorted(p for p in [(0, 0), (0, 1), (1, 2), (2, 3)] if p[0] * p[1])
-    quoted_6 = sorted(p for p in [(0, 0), (6, 1), (0, 2), (0, 3)] if p[0] * p[1])
-    for index, quoted in [((0, 0, 1), quoted_8), ((0, 1, 0), quoted_6)]:
-        terms = conv2d_terms(X, K, index, stride=(3, 2), padding=1)
-        assert sorted((xv, wv) for _, xv, _, wv in terms if xv * wv) == quoted
-    assert check_elements(strided, "conv2d", X, K, stride=(3, 2), padding=1).ok
+def _at(nested: list, index: tuple[int, ...]) -> float:
+    for i in index:
+        nested = nested[i]
+    return nested
+
+
+def _close(a: float, b: object) -> bool:
+    return abs(a - float(b)) <= 1e-9
+
+
+@pytest.mark.parametrize(
+    "spec, step", BOOK_STEPS, ids=[f"{spec.slug}-{step.id}" for spec, step in BOOK_STEPS]
+)
+def test_torch_gives_the_numbers_the_book_states(spec, step):
+    shown, book = _torch_output(spec, step), step.book
+    flat = [float(v) for v in sp.flatten(shown)]
+    if "output" in book:
+        values, _ = book["output"]
+        assert len(flat) == len(values) and all(map(_close, flat, values))
+    if "shape" in book:
+        shape = tuple(sp.Array(shown).shape)
+        assert book["shape"] in (shape, shape[1:] if shape[0] == 1 else shape, (1, *shape))
+    for index, value in book.get("elements", []):
+        assert _close(_at(shown, index), value)
+    for index, pairs in book.get("products", []):
+        assert _close(_at(shown, index), sum(a * b for a, b in pairs))
+    if "distinct" in book:
+        assert sorted(set(flat)) == [float(v) for v in book["distinct"]]
+    if "constant" in book:
+        assert set(flat) == {float(book["constant"])}
+
+
+def test_the_book_s_worked_numbers_are_among_them():
+    """The chapter's worked outputs: corr2d's 3x3 result, the edge image, padding, stride and
+    two input channels (the numbers themselves are in the specs)."""
+    stated = {(spec.slug, key) for spec, step in BOOK_STEPS for key in step.book}
+    assert {
+        ("01-cross-correlation", "output"),
+        ("03-edge-detection", "distinct"),
+        ("03-edge-detection", "constant"),
+        ("04-padding", "products"),
+        ("05-stride", "elements"),
+        ("05-stride", "products"),
+        ("06-multi-input-channels", "elements"),
+        ("06-multi-input-channels", "products"),
+    } <= stated
 
 
 @settings(max_examples=30)
@@ -521,10 +537,9 @@ def test_check_conv_transpose2d_detects_a_wrong_element():
     assert not bad.ok and bad.max_abs_diff == 2.0
 
 
-def test_transposed_check_is_still_reachable_from_derive_transpose():
-    """Transitional: pages not yet switched import it from derive.transpose."""
+def test_the_core_does_not_reach_the_torch_bridge():
+    """The transposed check lives in derive.torch_check only; derive.transpose has no way to it."""
     from derive import transpose
 
-    assert transpose.check_conv_transpose2d is check_conv_transpose2d
-    with pytest.raises(AttributeError):
-        transpose.check_conv2d  # noqa: B018
+    assert not hasattr(transpose, "check_conv_transpose2d")
+    assert "torch_check" not in transpose.__dict__

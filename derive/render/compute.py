@@ -25,9 +25,8 @@ from typing import Any
 import sympy as sp
 
 from derive.errors import ShapeError, first_line
-from derive.ops import CONV, Correlation, Op, Pooling, TransposedConvolution
-from derive.params import int_pair, padding_2d, pool_stride
-from derive.pool import pool2d_windows
+from derive.ops import Correlation, Op, Pooling, TransposedConvolution
+from derive.params import int_pair
 from derive.render import latex
 from derive.render.book import Derived, assert_book, book_formula
 from derive.render.results import (
@@ -43,22 +42,11 @@ from derive.render.results import (
     subs_all,
 )
 from derive.render.sizes import AXES, axis_formula, shape_step
-from derive.shapes import resolve_conv_padding
 from derive.specs import ExampleSpec, StepSpec
 from derive.tensors import read_tensor, symbol_array
+from derive.windows import Windows2d
 
-__all__ = ["compute_step", "compute_example", "single_threaded_torch", "torch_line", "runs_as"]
-
-
-def runs_as(op: Op) -> Op:
-    """The operation that computes ``op``: the book's cross-correlation is a one-channel
-    convolution, everything else itself.
-
-    >>> from derive.ops import CORR2D, MAX_POOL
-    >>> runs_as(CORR2D), runs_as(MAX_POOL)
-    (<op conv>, <op max_pool>)
-    """
-    return CONV if isinstance(op, Correlation) else op
+__all__ = ["compute_step", "compute_example", "single_threaded_torch", "torch_line"]
 
 
 class _Case:
@@ -67,7 +55,7 @@ class _Case:
     def __init__(self, spec: ExampleSpec, step: StepSpec) -> None:
         self.spec, self.step = spec, step
         self.matrix = isinstance(step.op, Correlation)
-        self.op = runs_as(step.op)
+        self.op = step.op.runs_as
         self.X = spec.tensors[step.input]
         self.W = spec.tensors[step.weight] if step.weight else None
         self.B = spec.tensors[step.bias] if step.bias else None
@@ -102,71 +90,22 @@ class _Case:
             return self.op.elements(x, w, b, **p)
         return self.op.elements(x, **p)
 
-    # -- geometry -------------------------------------------------------------------------
-    def pads(self, kernel: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int]):
-        pads = padding_2d(self.params.get("padding", 0))
-        if isinstance(pads, str) and isinstance(self.op, Pooling):
-            pads = ((0, 0), (0, 0)) if pads == "valid" else pads  # as derive.pool reads it
-        if isinstance(pads, str):
-            pads = tuple(
-                resolve_conv_padding(pads, kernel[a], stride[a], dilation[a]) for a in range(2)
-            )
-        return tuple((int(lo), int(hi)) for lo, hi in pads)
+    # -- geometry: the engine's window plan ------------------------------------------------
+    def plan(self) -> Windows2d:
+        """The engine's window plan of this step (:mod:`derive.windows`), from the registry."""
+        x, w, _ = self.numeric()
+        xshape = read_tensor(x, "input")[1]
+        if not self.op.weighted:
+            shape = {k: v for k, v in self.params.items() if self.op.takes(k, shape=True)}
+            return self.op.plan(xshape, **shape)
+        plan = self.op.plan(xshape, read_tensor(w, "weight")[1], **self.params)
+        # a transposed convolution is planned as the convolution whose shape map it inverts
+        return plan.windows if isinstance(self.op, TransposedConvolution) else plan
 
     def geometry(self, output: list) -> Geometry:
         x, w, _ = self.numeric()
-        p = self.params
-        if self.op.weighted:
-            kernel = (len(w[0][0]), len(w[0][0][0]))
-            stride = int_pair(p.get("stride", 1), "stride")
-        else:
-            kernel = int_pair(p["kernel_size"], "kernel_size")
-            stride = int_pair(pool_stride(p.get("stride"), p["kernel_size"]), "stride")
-        dilation = int_pair(p.get("dilation", 1), "dilation")
-        pads = self.pads(kernel, stride, dilation)
         weight = w if self.op.weighted else None
-        geo = Geometry(
-            self.op, x, weight, output, pads, kernel, stride, dilation, int(p.get("groups", 1))
-        )
-        if isinstance(self.op, Pooling):
-            geo.overhang = _overhang(
-                geo, (len(x[0]), len(x[0][0])), (len(output[0]), len(output[0][0]))
-            )
-        return geo
-
-
-# -- window geometry, re-derived from the parameters ----------------------------------------
-# The engine's window plans are to expose padded coordinates and overhangs; until the renderer
-# reads them there, these two functions are the only place it works them out.
-def _overhang(geo: Geometry, size: tuple[int, int], out_size: tuple[int, int]) -> tuple[int, int]:
-    """Rows and columns the last window reaches past the padding (pooling's ceil_mode)."""
-    over = []
-    for a, (n, n_out) in enumerate(zip(size, out_size)):
-        reach = (n_out - 1) * geo.stride[a] + geo.dilation[a] * (geo.kernel[a] - 1) + 1
-        over.append(max(0, reach - (n + geo.pads[a][0] + geo.pads[a][1])))
-    return over[0], over[1]
-
-
-def _window(
-    geo: Geometry, channel: int, i: int, j: int, size: tuple[int, int]
-) -> tuple[list[tuple[int, int, int]], int, int]:
-    """The cells of the window at output ``(i, j)`` in padded coordinates, row by row, and how
-    many of them lie on the padding and beyond it."""
-    (pt, pb), (pl, pr) = geo.pads
-    height, width = size
-    cells, padded, outside = [], 0, 0
-    for a in range(geo.kernel[0]):
-        for e in range(geo.kernel[1]):
-            r = i * geo.stride[0] + a * geo.dilation[0]
-            q = j * geo.stride[1] + e * geo.dilation[1]
-            cells.append((channel, r, q))
-            ri, qi = r - pt, q - pl
-            if not (0 <= ri < height and 0 <= qi < width):
-                if ri < height + pb and qi < width + pr:
-                    padded += 1
-                else:
-                    outside += 1
-    return cells, padded, outside
+        return Geometry(self.op, x, weight, output, self.plan(), int(self.params.get("groups", 1)))
 
 
 # -- one element, spelled out ---------------------------------------------------------------
@@ -199,8 +138,8 @@ def _conv_element(case: _Case, geo: Geometry, index: tuple[int, int, int], sym_i
     groups, sym_groups, cells, kcells = [], [], [], []
     padded = 0
     for c in range(c_group):
-        cells += _window(geo, group * c_group + c, i, j, (len(x[0]), len(x[0][0])))[0]
-        keys = [(o, c, a, e) for a in range(geo.kernel[0]) for e in range(geo.kernel[1])]
+        cells += [(group * c_group + c, r, q) for r, q in geo.plan.padded(i, j)]
+        keys = [(o, c, a, e) for a in range(geo.plan.kernel[0]) for e in range(geo.plan.kernel[1])]
         kcells += [key[1:] for key in keys]
         padded += sum(key not in terms for key in keys)
         zero = sp.Integer(0)
@@ -257,20 +196,13 @@ def _mean_form(vals: list, svals: list, padded: int, area: int, p: dict) -> tupl
 
 
 def _pool_element(case: _Case, geo: Geometry, index: tuple[int, int, int], sym_in) -> Spelled:
-    """A pooling element: the window from :func:`derive.pool.pool2d_windows`, reduced."""
+    """A pooling element: the window of the engine's plan (:mod:`derive.windows`), reduced."""
     x, xs, p = case.numeric()[0], sym_in[0], case.params
     c, i, j = index
-    shape = (len(x), len(x[0]), len(x[0][0]))
-    (_, ow), windows = pool2d_windows(
-        shape,
-        p["kernel_size"],
-        p.get("stride"),
-        p.get("padding", 0),
-        p.get("dilation", 1),
-        p.get("ceil_mode", False),
-    )
-    rows, cols, area = windows[i * ow + j]
-    cells, padded, outside = _window(geo, c, i, j, shape[1:])
+    plan = geo.plan
+    rows, cols = [r for _, r in plan.rows.taps(i)], [q for _, q in plan.cols.taps(j)]
+    cells = [(c, r, q) for r, q in plan.padded(i, j)]
+    padded, outside, area = plan.padding_count(i, j), plan.past_count(i, j), plan.divisor(i, j)
     vals = [x[c][r][q] for r in rows for q in cols]
     svals = [xs[c][r][q] for r in rows for q in cols]
     if case.op.reduction == "max":
@@ -299,7 +231,7 @@ def _speller(op: Op) -> Callable[..., Spelled]:
 # -- the torch side -------------------------------------------------------------------------
 def torch_line(step: StepSpec) -> str:
     """The PyTorch call that computes the same output, with ``tensor`` and ``F`` of the notebook."""
-    fn = runs_as(step.op).torch_function(2)
+    fn = step.op.torch_function(2)
     if isinstance(step.op, Correlation):
         args = [f"tensor([{step.input}])", f"tensor([[{step.weight}]])"]
         if step.bias:
@@ -322,7 +254,6 @@ def torch_line(step: StepSpec) -> str:
 def _torch_check(case: _Case, output: sp.Array) -> Check:
     """Run the step through torch (float64) and compare every element."""
     from derive.torch_check import check_elements
-    from derive.transpose import check_conv_transpose2d
 
     x, w, b = case.numeric()
     free = free_symbols(x) | free_symbols(w or []) | free_symbols(b or [])
@@ -332,9 +263,7 @@ def _torch_check(case: _Case, output: sp.Array) -> Check:
         output = case.run(x, w, b)
     params = dict(case.params)
     fn = case.op.torch_function(2)
-    if isinstance(case.op, TransposedConvolution):
-        result = check_conv_transpose2d(output, x, w, b, **params)
-    elif case.op.weighted:
+    if case.op.weighted:  # convolution and transposed convolution
         result = check_elements(output, fn, x, w, b, **params)
     else:
         pad = params.get("padding", 0)
@@ -367,7 +296,7 @@ def _run(spec: ExampleSpec, step: StepSpec, case: _Case) -> tuple[sp.Array, Any,
         out3 = case.run(*case.numeric())
         sym_in = case.symbolic()
         # symbolic max pooling is slow (SymPy compares every pair of Max arguments) and
-        # pooling windows come straight from derive.pool.pool2d_windows: only convolutions
+        # pooling windows come straight from the engine's window plan: only convolutions
         # are compared symbolically element by element
         pool = isinstance(case.op, Pooling)
         wanted = step.symbolic_output or (step.highlight and not pool)
@@ -384,15 +313,15 @@ def _axis_shapes(spec: ExampleSpec, step: StepSpec, case: _Case, geo: Geometry, 
     stride = p.get("stride")
     shapes = []
     for a, (axis, n) in enumerate(zip(AXES, (len(x[0]), len(x[0][0])))):
-        stride_a = None if stride is None and isinstance(case.op, Pooling) else geo.stride[a]
+        stride_a = None if stride is None and isinstance(case.op, Pooling) else geo.plan.stride[a]
         shape = axis_formula(
             case.op,
             axis,
             n,
-            geo.kernel[a],
+            geo.plan.kernel[a],
             stride_a,
-            geo.pads[a],
-            geo.dilation[a],
+            geo.plan.padding[a],
+            geo.plan.dilation[a],
             bool(p.get("ceil_mode", False)),
             int_pair(p.get("output_padding", 0), "output_padding")[a],
         )

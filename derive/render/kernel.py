@@ -27,7 +27,7 @@ __all__ = ["SharedKernel", "WARM_UP", "RESET"]
 #: run silently before the first notebook: what every notebook imports
 WARM_UP = """\
 import sympy, torch, torch.nn.functional
-import derive, derive.grammar, derive.pool, derive.torch_check, derive.transpose
+import derive, derive.grammar, derive.pool, derive.torch_check
 torch.nn.functional.conv2d(torch.zeros(1, 1, 1, 1), torch.zeros(1, 1, 1, 1))
 import gc
 gc.freeze()  # what is loaded now stays: each reset's garbage collection skips it

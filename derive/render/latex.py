@@ -22,11 +22,14 @@ from typing import Any
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from derive.printing import ReaderLatexPrinter, reader_form
+
 __all__ = [
     "as_basic",
     "number",
     "factor",
     "expr",
+    "formula",
     "matrix",
     "tensor",
     "product_sum",
@@ -46,30 +49,50 @@ def _term_key(term: sp.Basic) -> tuple:
     return (rank, sp.default_sort_key(term))
 
 
-class _Printer(LatexPrinter):
+class _PageOrder:
+    """Sums printed in the page's order (:func:`_term_key`), whatever order SymPy keeps."""
+
+    def _as_ordered_terms(self, expr: sp.Basic, order: str | None = None) -> list[sp.Basic]:
+        return sorted(expr.args, key=_term_key)
+
+
+class _Printer(_PageOrder, LatexPrinter):
     """SymPy's LaTeX printer, with sums ordered as people write size formulas.
 
     ``n_h + 2 p_h - k_h + 1`` rather than SymPy's ``- k_{h} + n_{h} + 2 p_{h} + 1``.
     """
 
+
+class _FormulaPrinter(_PageOrder, ReaderLatexPrinter):
+    """The reader's form (:mod:`derive.printing`) with the page's order of terms: reordering
+    the terms of a sum leaves the proved form's value as it is."""
+
     def _print_Add(self, expr: sp.Add, order: str | None = None) -> str:
         tex = ""
-        for i, term in enumerate(sorted(expr.args, key=_term_key)):
-            if i == 0:
-                pass
-            elif term.could_extract_minus_sign():
-                tex += " - "
-                term = -term
-            else:
-                tex += " + "
+        for i, term in enumerate(self._as_ordered_terms(expr)):
+            negative = i > 0 and term.could_extract_minus_sign()
+            if negative:
+                term = _negated(term)
             term_tex = self._print(term)
             if self._needs_add_brackets(term):
                 term_tex = f"\\left({term_tex}\\right)"
-            tex += term_tex
+            tex += (" - " if negative else " + " if i else "") + term_tex
         return tex
 
 
+def _negated(term: sp.Basic) -> sp.Basic:
+    """``-term`` keeping an unevaluated product's grouping: ``-d (k - 1)`` gives ``d (k - 1)``
+    and ``-2 (k - 1)`` gives ``2 (k - 1)``, where SymPy would distribute the 2."""
+    if isinstance(term, sp.Mul) and term.args[0].is_Number:
+        coeff, rest = -term.args[0], term.args[1:]
+        if coeff == 1:
+            return rest[0] if len(rest) == 1 else sp.Mul(*rest, evaluate=False)
+        return sp.Mul(coeff, *rest, evaluate=False)
+    return -term
+
+
 _PRINTER = _Printer()
+_FORMULA = _FormulaPrinter()
 
 
 def as_basic(value: Any) -> sp.Basic:
@@ -110,6 +133,23 @@ def factor(value: Any) -> str:
 def expr(value: Any) -> str:
     """A SymPy expression as LaTeX (numbers as :func:`number`)."""
     return number(value)
+
+
+def formula(value: Any) -> str:
+    r"""A size formula as people write it: :func:`derive.printing.reader_form` (the floor over
+    the stride, shared symbols grouped; proved equal to ``value``, else ``value`` itself), its
+    terms in the page's order.
+
+    >>> n, k, s = (sp.Symbol(f"{c}_h", integer=True, positive=True) for c in "nks")
+    >>> formula(n * s + k - s)
+    's_{h} \\left(n_{h} - 1\\right) + k_{h}'
+    >>> formula(sp.floor((n - k) / s) + 1)
+    '\\left\\lfloor \\frac{n_{h} - k_{h}}{s_{h}} \\right\\rfloor + 1'
+    """
+    v = as_basic(value)
+    if v.is_number:
+        return number(v)
+    return _FORMULA.doprint(reader_form(v))
 
 
 def index(name: str, idx: Sequence[int]) -> str:

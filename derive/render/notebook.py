@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from derive.ops import Correlation, Op, Pooling, TransposedConvolution
-from derive.render.compute import runs_as, torch_line
+from derive.render.compute import torch_line
 from derive.render.pycode import call, param_code, params_code, py_value, spelled
 from derive.render.results import StepResult
-from derive.render.sizes import axis_params
+from derive.render.sizes import axis_params, shape_block
 from derive.specs import ExampleSpec, StepSpec
 from derive.tensors import flatten
 
@@ -38,13 +38,13 @@ KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3
 #: functions the generated code calls that the registry does not name: pooling's window plan
 #: and the torch check of a transposed convolution
 POOL_WINDOWS = "derive.pool:pool2d_windows"
-TRANSPOSED_CHECK = "derive.transpose:check_conv_transpose2d"
+TRANSPOSED_CHECK = "derive.torch_check:check_conv_transpose2d"
 CHECK = "check_elements"
 
 
 def _functions(op: Op) -> list[str]:
     """Every function (``module:name``) the cells of a step of ``op`` may call."""
-    out = [op.elements_function, runs_as(op).elements_function]
+    out = [op.elements_function, op.runs_as.elements_function]
     if op.terms_function is not None:
         out.append(op.terms_function)
     if isinstance(op, Pooling):
@@ -123,6 +123,15 @@ def _setup(spec: ExampleSpec) -> str:
     return "\n".join(lines)
 
 
+def _formula_md(cells: _Cells, result: StepResult) -> None:
+    """The size formulas as the page writes them, above the cell that computes them."""
+    if any(s.formula.free_symbols for s in result.shapes):
+        cells.md(
+            "The output size along each axis, as people write it (derive's formula, proved "
+            "equal to what the next cell computes):\n\n" + shape_block(result.shapes)
+        )
+
+
 def _shape_cells(cells: _Cells, result: StepResult) -> None:
     names = [str(sym) for s in result.shapes for sym, _ in s.given]
     unique = list(dict.fromkeys(names))
@@ -153,7 +162,7 @@ def _elements_code(step: StepSpec) -> tuple[str, str]:
     if isinstance(step.op, Correlation):
         if not step.bias:
             return f"{fn}({step.input}, {step.weight})", f"{fn}(x_sym, k_sym)"
-        conv = spelled(runs_as(step.op).elements_function)[0]
+        conv = spelled(step.op.runs_as.elements_function)[0]
         return (
             f"{conv}([{step.input}], [[{step.weight}]], bias={step.bias})",
             f"{conv}(x_sym.reshape(1, *x_sym.shape), "
@@ -225,7 +234,7 @@ def _terms_cell(step: StepSpec, result: StepResult) -> str:
 
 def _check_cell(step: StepSpec) -> str:
     p = params_code(step.written.params)
-    fn = f'"{runs_as(step.op).torch_function(2)}"'
+    fn = f'"{step.op.torch_function(2)}"'
     bias = [step.bias] if step.bias else []
     if isinstance(step.op, Correlation):
         output = "Y" if step.bias else "[Y.tolist()]"
@@ -265,6 +274,7 @@ def _matmul_cells(cells: _Cells, spec: ExampleSpec, result: StepResult) -> None:
 
 def _elements_cells(cells: _Cells, spec: ExampleSpec, result: StepResult) -> None:
     step = result.step
+    _formula_md(cells, result)
     _shape_cells(cells, result)
     cells.code(f"Y = {_elements_code(step)[0]}\nY")
     if step.highlight or step.symbolic_output:
@@ -303,6 +313,7 @@ def _shape_step_cells(cells: _Cells, spec: ExampleSpec, result: StepResult) -> N
         lines.append(f"{label}_out = {fn}({', '.join(args)})")
         torch_args.append(f'torch_output_size("{step.op.name}", {", ".join(args)})')
     lines.append(", ".join(f"{label}_out" for label in labels))
+    _formula_md(cells, result)
     cells.code("\n".join(lines))
     if written.formula:
         subs = ", ".join(f"P({k!r}): P({v!r})" for k, v in written.where.items())

@@ -14,6 +14,7 @@ import sympy as sp
 
 from derive.ops import Op
 from derive.specs import BuildError, ExampleSpec, StepSpec, TensorSpec
+from derive.windows import Windows2d
 
 __all__ = [
     "AxisShape",
@@ -64,19 +65,19 @@ class Element:
 
 @dataclass
 class Geometry:
-    """What a figure needs: values, padding, window steps (see :mod:`derive.render.svg`)."""
+    """What a figure needs: values and the engine's window plan (see :mod:`derive.render.svg`).
+
+    Padding, kernel, stride, dilation and overhang are read from :attr:`plan`, the
+    :class:`derive.windows.Windows2d` the operation's registry entry builds (a transposed
+    convolution's: the convolution whose shape map it inverts); nothing re-derives them.
+    """
 
     op: Op  # the operation run (a cross-correlation as the convolution it is)
     input: list  # (C, H, W)
     weight: list | None  # conv: (C_out, C_in/groups, kH, kW); transpose: (C_in, C_out/g, kH, kW)
     output: list  # (C_out, H_out, W_out)
-    pads: tuple[tuple[int, int], tuple[int, int]]
-    kernel: tuple[int, int]
-    stride: tuple[int, int]
-    dilation: tuple[int, int]
+    plan: Windows2d
     groups: int = 1
-    #: rows/cols a pooling window may reach past the padding (ceil_mode)
-    overhang: tuple[int, int] = (0, 0)
 
 
 @dataclass

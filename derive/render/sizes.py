@@ -14,6 +14,7 @@ operation's shape parameters (a parameter not given takes its default).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 import sympy as sp
@@ -21,12 +22,22 @@ import sympy as sp
 from derive.errors import ShapeError
 from derive.grammar import size_symbol
 from derive.ops import Op, Pooling, TransposedConvolution
+from derive.render import latex, md
 from derive.render.book import book_formula
 from derive.render.pycode import spelled
 from derive.render.results import AxisShape, Check, StepResult, step_error
 from derive.specs import ExampleSpec, StepSpec
 
-__all__ = ["AXES", "axis_formula", "shape_step", "per_axis", "axis_params", "output_size"]
+__all__ = [
+    "AXES",
+    "axis_formula",
+    "shape_step",
+    "per_axis",
+    "axis_params",
+    "output_size",
+    "out_symbol",
+    "shape_block",
+]
 
 AXES = ("h", "w")
 _PAD_NAMES = {"h": ("t", "b"), "w": ("l", "r")}
@@ -46,6 +57,37 @@ def output_size(op: Op, size: Any, given: dict[str, Any]) -> sp.Expr:
         p.name: p.default if given.get(p.name) is None else given[p.name] for p in op.shape_params
     }
     return op.size(size, **kwargs)
+
+
+def out_symbol(axis: str) -> str:
+    r"""The output size's name along ``axis`` (``"h"``, ``"w"``, or ``"out"`` for one axis).
+
+    >>> out_symbol("h"), out_symbol("out")
+    ('h_\\text{out}', 'n_\\text{out}')
+    """
+    return "n_\\text{out}" if axis == "out" else f"{axis}_\\text{{out}}"
+
+
+def shape_block(shapes: Sequence[AxisShape]) -> str:
+    r"""The size formula of each axis as people write it (:func:`derive.render.latex.formula`),
+    then its value and the values put in, as a display of aligned rows.
+
+    >>> n, k = size_symbol("n_h"), size_symbol("k_h")
+    >>> print(shape_block([AxisShape("h", n - k + 1, [(n, 5), (k, 3)], sp.Integer(3))]))
+    $$
+    \begin{aligned}
+    h_\text{out} &= n_{h} - k_{h} + 1 = 3 &&\text{with } n_{h} = 5,\ k_{h} = 3
+    \end{aligned}
+    $$
+    """
+    rows = []
+    for s in shapes:
+        formula, value = latex.formula(s.formula), latex.formula(s.value)
+        given = ",\\ ".join(f"{latex.expr(sym)} = {latex.number(v)}" for sym, v in s.given)
+        rhs = f"{formula} = {value}" if formula != value else value
+        row = f"{out_symbol(s.label)} &= {rhs}"
+        rows.append(f"{row} &&\\text{{with }} {given}" if given else row)
+    return md.aligned(rows)
 
 
 def _padding_symbols(axis: str, pads: tuple[int, int], given: list) -> Any:

@@ -190,7 +190,7 @@ def _form(expr: sp.Basic, order: Order = ()) -> sp.Basic:
         pieces = ((_form(e, order), _form(c, order)) for e, c in expr.args)
         return sp.Piecewise(*pieces, evaluate=False)
     if isinstance(expr, sp.Add):
-        if not any(isinstance(t, (sp.floor, sp.ceiling, sp.Piecewise)) for t in expr.args):
+        if not expr.has(sp.floor, sp.ceiling, sp.Piecewise):
             return _group(expr, order)
         args = list(expr.args)
         inner = [_form(t, order) for t in args]

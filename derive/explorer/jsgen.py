@@ -120,6 +120,8 @@ def _field(value: object) -> str:
 
 
 def _guard(g: Guard) -> str:
+    if "{{" in g.template or "}}" in g.template:  # the page fills {name} fields only
+        raise ValueError(f"a message template with escaped braces: {g.template!r}")
     fields = ", ".join(f"[{json.dumps(name)}, {_field(value)}]" for name, value in g.fields)
     return (f"{{argument: {json.dumps(g.argument)}, rejects: {_fn(g.rejects)}, "
             f"template: {json.dumps(g.template)}, fields: [{fields}]}}")  # fmt: skip
@@ -192,6 +194,14 @@ _RUNTIME = """\
   const mod = (a, b) => ((a % b) + b) % b;
   const fdiv = (a, b) => (a - mod(a, b)) / b;
   const cdiv = (a, b) => -fdiv(-a, b);
+  // derive.guards.show: a value as derive's messages show it (ints and tuples as Python
+  // prints them, strings quoted), and Guard.message: the template with its fields filled
+  const show = (v) => (Array.isArray(v) ? "(" + v.map(show).join(", ") +
+    (v.length === 1 ? ",)" : ")") : typeof v === "string" ? "'" + v + "'" : String(v));
+  const message = (guard, v) => {
+    const fields = Object.fromEntries(guard.fields.map(([name, fn]) => [name, fn(v)]));
+    return guard.template.replace(/\\{(\\w+)\\}/g, (m, name) => show(fields[name]));
+  };
 """
 
 
@@ -238,8 +248,8 @@ def engine_js() -> str:
         "(function (root) {\n  \"use strict\";\n"
         + body
         + f"  root.deriveEngine = Object.assign({{VERSION: {json.dumps(__version__)}, "
-        f"ENGINE: {json.dumps(digest)}, mod, fdiv, cdiv, VARIANTS, CHANNELS, SHAPES, SAME2D, "
-        "SAME, TAPS}, DATA);\n})(window);\n"
+        f"ENGINE: {json.dumps(digest)}, mod, fdiv, cdiv, show, message, VARIANTS, CHANNELS, "
+        "SHAPES, SAME2D, SAME, TAPS}, DATA);\n})(window);\n"
     )
 
 

@@ -28,7 +28,7 @@ from typing import Literal
 from urllib.parse import parse_qsl, quote
 
 from derive.errors import ShapeError
-from derive.ops import AVG_POOL, CONV, CONV_TRANSPOSE, MAX_POOL, Op, Pooling
+from derive.ops import AVG_POOL, CONV, CONV_TRANSPOSE, MAX_POOL, Op, Pooling, TransposedConvolution
 
 __all__ = [
     "EXPLORER_OPS",
@@ -127,7 +127,8 @@ class Layer:
                 object.__setattr__(self, f.name, value)
             if f.kind == "axes" and len(value) != self.dims:
                 raise ShapeError(f"{f.name} needs {self.dims} values, got {f.name}={value}")
-        if self.op == "conv_transpose" and any(not isinstance(p, int) for p in self.padding):
+        transposed = isinstance(self.operation, TransposedConvolution)
+        if transposed and any(not isinstance(p, int) for p in self.padding):
             raise ShapeError(
                 "the explorer's transposed convolution takes one int padding per axis, as "
                 "torch's conv_transpose2d does (it crops that many entries from both ends), "

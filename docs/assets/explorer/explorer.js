@@ -111,22 +111,10 @@
 
   // ------------------------------------------------------------------ derive's verdict
 
-  // a value as derive's messages show it (Python's str of ints and tuples)
-  function show(v) {
-    if (Array.isArray(v)) return "(" + v.map(show).join(", ") + (v.length === 1 ? ",)" : ")");
-    if (typeof v === "string") return "'" + v + "'";
-    return String(v);
-  }
-
+  // the first guard that holds, with derive's message (E.message fills its template)
   function firstGuard(guards, values) {
-    for (const g of guards) {
-      if (g.rejects(values)) {
-        const fields = Object.fromEntries(g.fields.map(([name, fn]) => [name, fn(values)]));
-        const text = g.template.replace(/\{(\w+)\}/g, (m, name) => show(fields[name]));
-        return { guard: g, message: text };
-      }
-    }
-    return null;
+    const guard = guards.find((g) => g.rejects(values));
+    return guard ? { guard, message: E.message(guard, values) } : null;
   }
 
   function paddingForm(layer, axis) {
@@ -1001,8 +989,8 @@
       : "derive (and torch) reject this layer:";
     ui.message.textContent = ev.accepted ? "" : ev.message;
     ui.message.hidden = ev.accepted;
-    ui.shape.textContent = ev.accepted ? "output shape " + show(ev.shape) : "";
-    ui.shape.dataset.shape = ev.accepted ? show(ev.shape) : "";
+    ui.shape.textContent = ev.accepted ? "output shape " + E.show(ev.shape) : "";
+    ui.shape.dataset.shape = ev.accepted ? E.show(ev.shape) : "";
     ui.channelBox.hidden = !(ev.accepted && ev.shape[0] > 1);
     if (ev.accepted && ui.channel.options.length !== ev.shape[0]) {
       ui.channel.textContent = "";

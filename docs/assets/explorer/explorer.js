@@ -440,7 +440,9 @@
     return { canvas, ctx: canvas.getContext("2d"), rows: -1, cols: -1, cell: 0, dpr: 0 };
   }
 
-  // draw rows × cols cells; cellOf(k) gives {kind, text, mark} of cell k (row-major)
+  // draw rows × cols cells; cellOf(k) gives {kind, text, mark} of cell k (row-major).
+  // Fills first, then every border of a style as one path, then the texts: the canvas's
+  // state (colour, font, dash) changes as seldom as possible, which is what drawing costs.
   function drawGrid(g, rows, cols, cellOf) {
     const size = look.cell;
     const dpr = Math.min(2, window.devicePixelRatio || 1);
@@ -450,37 +452,63 @@
       g.canvas.style.width = cols * size + "px";
       g.canvas.style.height = rows * size + "px";
       Object.assign(g, { rows, cols, cell: size, dpr });
+      g.ctx._dx_fillStyle = g.ctx._dx_font = null; // a resized canvas forgets its state
     }
     const ctx = g.ctx;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, cols * size, rows * size);
-    ctx.textAlign = "center";
-    ctx.textBaseline = "middle";
+    const borders = new Map();
+    const texts = [];
     for (let k = 0; k < rows * cols; k++) {
       const c = cellOf(k);
-      const x = (k % cols) * size;
-      const y = Math.floor(k / cols) * size;
-      const paint = look.colors[c.mark ? (c.kind === "plain" ? "win" : c.kind) : c.kind];
-      ctx.fillStyle = paint.bg;
-      ctx.fillRect(x + 1, y + 1, size - 2, size - 2);
+      const x = (k % cols) * size + 1;
+      const y = Math.floor(k / cols) * size + 1;
+      const paint = look.colors[c.mark && c.kind === "plain" ? "win" : c.kind];
+      setStyle(ctx, "fillStyle", paint.bg);
+      ctx.fillRect(x, y, size - 2, size - 2);
       if (c.mark && c.kind !== "plain" && c.kind !== "sel") { // the window over padding
-        ctx.fillStyle = look.colors.win.bg;
-        ctx.fillRect(x + 1, y + 1, (size - 2) / 2, size - 2);
+        setStyle(ctx, "fillStyle", look.colors.win.bg);
+        ctx.fillRect(x, y, (size - 2) / 2, size - 2);
       }
-      const edge = c.mark ? look.colors.win.border : paint.border;
-      ctx.strokeStyle = c.kind === "sel" ? look.colors.sel.border : edge;
-      ctx.lineWidth = c.kind === "sel" ? 2 : 1;
-      ctx.setLineDash(c.kind === "over" ? [2, 2] : []);
-      ctx.strokeRect(x + 1, y + 1, size - 2, size - 2);
-      if (c.text) {
-        ctx.font = c.kind === "sel" ? look.bold : look.font;
-        ctx.fillStyle = paint.fg;
-        ctx.fillText(c.text, x + size / 2, y + size / 2 + 0.5, size - 4);
-      }
+      const edge = c.kind === "sel" || c.mark ? c.kind : c.kind === "over" ? "over" : "plain";
+      const key = edge + (c.mark ? "+win" : "");
+      if (!borders.has(key)) borders.set(key, []);
+      borders.get(key).push(x, y);
+      if (c.text) texts.push(c.kind === "sel", paint.fg, c.text, x, y);
+    }
+    for (const [key, corners] of borders) strokeAll(ctx, key, corners, size - 2);
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    for (let t = 0; t < texts.length; t += 5) {
+      setStyle(ctx, "font", texts[t] ? look.bold : look.font);
+      setStyle(ctx, "fillStyle", texts[t + 1]);
+      ctx.fillText(texts[t + 2], texts[t + 3] + size / 2 - 1, texts[t + 4] + size / 2 - 0.5,
+        size - 4);
     }
   }
 
+  // a canvas setting, written only when it changes (the canvas parses every write)
+  function setStyle(ctx, name, value) {
+    if (ctx["_dx_" + name] !== value) {
+      ctx[name] = value;
+      ctx["_dx_" + name] = value;
+    }
+  }
+
+  // the borders of one style (plain, over, sel, with "+win" when in the window), as one path
+  function strokeAll(ctx, key, corners, side) {
+    const [kind, win] = key.split("+");
+    ctx.strokeStyle = win || kind === "sel" ? look.colors[kind === "sel" ? "sel" : "win"].border
+      : look.colors[kind].border;
+    ctx.lineWidth = kind === "sel" ? 2 : 1;
+    ctx.setLineDash(kind === "over" ? [2, 2] : []);
+    ctx.beginPath();
+    for (let k = 0; k < corners.length; k += 2) ctx.rect(corners[k], corners[k + 1], side, side);
+    ctx.stroke();
+  }
+
   function clearGrid(g) {
+    g.ctx._dx_fillStyle = g.ctx._dx_font = null;
     g.canvas.width = 0;
     g.canvas.height = 0;
     g.canvas.style.width = "0px";

@@ -817,7 +817,7 @@
     ui.nums.textContent = "= " + numbers;
     ui.value.dataset.value = value;
     ui.value.textContent = "= " + pretty(value);
-    ui.padNote.textContent = padded.length
+    ui.padNote.textContent = OPS[layer.op].transposed ? "" : padded.length
       ? padded.length + " of the " + e.terms.length + " window positions fall on padding " +
         "(zeros, left out): " +
         padded.map((term) => (term.wi ? "0·" + symW(term.wi) : "x at " + sub(term.xi.slice(1))))
@@ -911,6 +911,7 @@
       clearGrid(ui.inputCells);
       ui.inputGrid.dataset.over = "0";
       ui.inputGrid.setAttribute("aria-label", "input: nothing to draw");
+      ui.inputCaption.textContent = "input";
       return;
     }
     const windows = values.map((v) => windowAxis(v, 1));
@@ -918,6 +919,7 @@
     const marks = [];
     for (const tr of axes[0].windows[0]) for (const tc of axes[1].windows[0]) marks.push([tr.r, tc.r]);
     renderInputGrid(layer, axes, marks, 0);
+    ui.inputCaption.textContent = "input: the window at the first output position does not fit";
   }
 
   function renderGrids() {

@@ -81,6 +81,7 @@ __all__ = [
     "ReaderLatexPrinter",
     "ReaderUnicodePrinter",
     "GrammarPrinter",
+    "Inexpressible",
 ]
 
 Order = Sequence[sp.Symbol]

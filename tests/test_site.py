@@ -15,15 +15,10 @@ from __future__ import annotations
 
 import doctest
 import functools
-import http.server
 import importlib.util
 import json
 import os
-import subprocess
-import sys
-import threading
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,24 +26,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-# DERIVE_SITE_CONFIG: another mkdocs.yml (with its docs/ beside it) to build and test
-CONFIG = Path(os.environ.get("DERIVE_SITE_CONFIG", ROOT / "mkdocs.yml")).resolve()
-DOCS = CONFIG.parent / "docs"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-    # belt and braces: no name but 127.0.0.1 resolves, so nothing can leave the machine
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
-LOCAL_HOST = "127.0.0.1"
-TIMEOUT_MS = 20_000
+# the site build, the server and the browser are shared fixtures (tests/conftest.py)
+from conftest import CONFIG, DOCS, LOCAL_HOST, TIMEOUT_MS  # noqa: E402
 
 # -------------------------------------------------------------------------------------------
 # the hook modules (docs/hooks/*.py are loaded by path, as mkdocs does)
@@ -174,56 +153,6 @@ def test_config_is_strict_and_validates_links() -> None:
 # build and serve
 
 
-@pytest.fixture(scope="session")
-def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The built site: DERIVE_SITE_DIR if set, else a fresh strict build in a temp dir."""
-    given = os.environ.get("DERIVE_SITE_DIR")
-    if given:
-        path = Path(given).resolve()
-        if not (path / "index.html").is_file():
-            pytest.fail(f"DERIVE_SITE_DIR={given} holds no built site (no index.html)")
-        return path
-    pytest.importorskip("mkdocs", reason="mkdocs is not installed (pip install -e '.[docs]')")
-    out = tmp_path_factory.mktemp("site")
-    # no -q: mkdocs 1.6 counts warnings for --strict only when they are logged
-    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict",
-           "-f", str(CONFIG), "-d", str(out)]
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    proc = subprocess.run(
-        cmd, cwd=CONFIG.parent, env=env, capture_output=True, text=True, timeout=300
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"mkdocs build --strict failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return out
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # a page closed while it was still fetching: not an error of the site
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-@pytest.fixture(scope="session")
-def base_url(site_dir: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(site_dir))
-    server = _Server((LOCAL_HOST, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{LOCAL_HOST}:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def test_reference_documents_the_public_api(site_dir: Path) -> None:
     import derive
 
@@ -258,26 +187,6 @@ def _built_html(src: str) -> str:
 # the browser
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"Debian's chromium is not at {CHROMIUM} (apt-get install chromium; .ci/run does)"
-        )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @dataclass
 class PageRecord:
     url: str
@@ -291,27 +200,6 @@ class PageRecord:
     @property
     def is_notebook(self) -> bool:
         return bool(self.info.get("notebook"))
-
-
-@pytest.fixture(scope="session")
-def context(browser: Any, base_url: str) -> Iterator[Any]:
-    ctx = browser.new_context(service_workers="block")
-    offsite: list[str] = []
-
-    def route(route: Any) -> None:
-        if urlsplit(route.request.url).hostname == LOCAL_HOST:
-            route.continue_()
-        else:
-            offsite.append(route.request.url)
-            route.abort("blockedbyclient")
-
-    ctx.route("**/*", route)
-    ctx.offsite = offsite  # type: ignore[attr-defined]
-    ctx.set_default_timeout(TIMEOUT_MS)
-    try:
-        yield ctx
-    finally:
-        ctx.close()
 
 
 # What a page shows once MathJax is done; evaluated in the page.
@@ -367,7 +255,7 @@ def _site_pages(site_dir: Path) -> list[str]:
     return pages
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site_report(context: Any, base_url: str, site_dir: Path) -> list[PageRecord]:
     """Open every page of the built site once and record what happened."""
     records: list[PageRecord] = []

@@ -16,6 +16,7 @@ from derive.errors import ShapeError
 from derive.explorer.layer import Layer, explorer_url
 from derive.grammar import parse_size
 from derive.ops import op_named
+from derive.params import pool_stride
 
 __all__ = ["shape_url", "layer_of"]
 
@@ -33,9 +34,10 @@ def layer_of(args: argparse.Namespace) -> Layer:
     """The 1-D explorer layer of a ``derive shape`` command line."""
     op = op_named(args.operation)
     kernel = _number(args.kernel, "kernel")
-    stride = kernel if args.stride is None and op.name.endswith("pool") else 1
     if args.stride is not None:
         stride = _number(args.stride, "stride")
+    else:  # the operation's default: 1, or pooling's None, which means the kernel
+        stride = pool_stride(op.param("stride", shape=True).default, kernel)  # type: ignore[assignment]
     padding = parse_padding(args.padding)
     if isinstance(padding, tuple):
         pad: object = ((_number(str(padding[0]), "padding"), _number(str(padding[1]), "padding")),)

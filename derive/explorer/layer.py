@@ -3,8 +3,8 @@
 A :class:`Layer` holds what the explorer page lets a reader set: the operation (a registry
 entry of :mod:`derive.ops`), one value per axis for the input size, kernel, stride, padding,
 dilation and output padding (one axis for 1-D, height then width for 2-D), the flags
-``ceil_mode`` and ``count_include_pad``, the channels and groups of a convolution, and the
-input the output elements are computed on.
+``ceil_mode`` and ``count_include_pad``, the channels and groups of a convolution (plain or
+transposed), and the input the output elements are computed on.
 
 The configuration travels in the query string of the explorer's URL. The fields, their
 spellings and defaults are listed once, in :data:`FIELDS`; the page reads the same table
@@ -28,7 +28,7 @@ from typing import Literal
 from urllib.parse import parse_qsl, quote
 
 from derive.errors import ShapeError
-from derive.ops import AVG_POOL, CONV, CONV_TRANSPOSE, MAX_POOL, Op, Pooling
+from derive.ops import AVG_POOL, CONV, CONV_TRANSPOSE, MAX_POOL, Op, Pooling, TransposedConvolution
 
 __all__ = [
     "EXPLORER_OPS",
@@ -65,6 +65,7 @@ class Field:
 
 _ALL = tuple(EXPLORER_OPS)
 _POOLS = tuple(name for name, op in EXPLORER_OPS.items() if isinstance(op, Pooling))
+_WEIGHTED = tuple(name for name, op in EXPLORER_OPS.items() if op.weighted)
 
 #: every setting in URL order; ``axes`` fields hold one value per axis
 FIELDS: tuple[Field, ...] = (
@@ -77,9 +78,9 @@ FIELDS: tuple[Field, ...] = (
     Field("output_padding", "axes", (0, 0), ("conv_transpose",)),
     Field("ceil_mode", "flag", False, _POOLS),
     Field("count_include_pad", "flag", True, ("avg_pool",)),
-    Field("in_channels", "int", 1, ("conv",)),
-    Field("out_channels", "int", 1, ("conv",)),
-    Field("groups", "int", 1, ("conv",)),
+    Field("in_channels", "int", 1, _WEIGHTED),
+    Field("out_channels", "int", 1, _WEIGHTED),
+    Field("groups", "int", 1, _WEIGHTED),
     Field("input", "choice", "ramp", _ALL, INPUTS),
     Field("seed", "int", 0),
 )
@@ -126,9 +127,11 @@ class Layer:
                 object.__setattr__(self, f.name, value)
             if f.kind == "axes" and len(value) != self.dims:
                 raise ShapeError(f"{f.name} needs {self.dims} values, got {f.name}={value}")
-        if self.op == "conv_transpose" and any(not isinstance(p, int) for p in self.padding):
+        transposed = isinstance(self.operation, TransposedConvolution)
+        if transposed and any(not isinstance(p, int) for p in self.padding):
             raise ShapeError(
-                f"the explorer's transposed convolution takes one int padding per axis, "
+                "the explorer's transposed convolution takes one int padding per axis, as "
+                "torch's conv_transpose2d does (it crops that many entries from both ends), "
                 f"got padding={self.padding!r}"
             )
         if self.input not in INPUTS:

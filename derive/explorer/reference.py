@@ -4,7 +4,8 @@ The page's engine is generated from derive's rules; this module asks derive itse
 its public element functions (:func:`derive.conv2d`, :func:`derive.max_pool2d`,
 :func:`derive.avg_pool2d`, :func:`derive.transpose.conv_transpose2d`), what the layer outputs
 on given input and weight entries. A 1-D layer is the 2-D function on a height-1 input
-with a height-1 kernel. The tests compare the page with this, configuration by configuration.
+with a height-1 kernel (:func:`derive.explorer.rules.explorer_shapes`). The tests compare the
+page with this, configuration by configuration.
 
 >>> from derive.explorer.layer import Layer
 >>> out = reference(Layer("max_pool", size=(4,), kernel_size=(2,), stride=(2,)), [3, 1, 4, 1])
@@ -21,11 +22,14 @@ import sympy as sp
 from derive.conv import conv2d
 from derive.errors import ShapeError
 from derive.explorer.layer import Layer
+from derive.explorer.rules import channel_values, explorer_shapes
+from derive.ops import Pooling, TransposedConvolution
 from derive.pool import avg_pool2d, max_pool2d
 from derive.tensors import read_tensor, to_array
 from derive.transpose import conv_transpose2d
+from derive.windows import Windows2d
 
-__all__ = ["Reference", "reference", "input_shape", "weight_shape"]
+__all__ = ["Reference", "reference", "input_shape", "weight_shape", "window_plan"]
 
 
 @dataclass(frozen=True)
@@ -37,27 +41,23 @@ class Reference:
     message: str | None
 
 
+def _shape(layer: Layer, which: int) -> tuple[int, ...]:
+    values = channel_values(layer)
+    shape = explorer_shapes(layer.op, layer.dims)[which]
+    return tuple(int(e.xreplace(values)) for e in shape)  # type: ignore[misc]
+
+
 def input_shape(layer: Layer) -> tuple[int, ...]:
-    """``(C_in, *sizes)``."""
-    channels = layer.in_channels if layer.applies("in_channels") else 1
-    return (channels, *layer.size)
+    """``(C_in, *sizes)`` of derive's computation (``(C_in, 1, n)`` for a 1-D layer)."""
+    return _shape(layer, 0)
 
 
 def weight_shape(layer: Layer) -> tuple[int, ...]:
-    """torch's weight shape: ``(C_out, C_in/g, *k)`` (conv), ``(C_in, C_out, *k)`` (transposed),
-    ``()`` for pooling."""
-    if layer.op == "conv":
-        return (layer.out_channels, layer.in_channels // max(layer.groups, 1), *layer.kernel_size)
-    if layer.op == "conv_transpose":
-        return (1, 1, *layer.kernel_size)
-    return ()
-
-
-def _two_d(values: list[int], shape: tuple[int, ...], spatial: int) -> sp.Array:
-    """Entries as an array whose last ``spatial`` axes get a unit height when ``spatial`` is 1."""
-    lead, rest = shape[: len(shape) - spatial], shape[len(shape) - spatial :]
-    full = (*lead, 1, *rest) if spatial == 1 else shape
-    return to_array([sp.Integer(v) for v in values], full)
+    """torch's weight shape: ``(C_out, C_in/g, *k)`` (conv), ``(C_in, C_out/g, *k)``
+    (transposed), ``()`` for pooling; a 1-D layer's kernel has height 1."""
+    if layer.operation.weighted and layer.groups < 1:
+        raise ShapeError(f"no weight has groups={layer.groups}")
+    return _shape(layer, 1)
 
 
 def _axes(layer: Layer, name: str, one: object) -> object:
@@ -77,16 +77,31 @@ def _pair(p: object) -> tuple[int, int]:
     return p if isinstance(p, tuple) else (p, p)  # type: ignore[return-value]
 
 
+def window_plan(layer: Layer) -> Windows2d:
+    """derive's 2-D window plan of ``layer`` (:mod:`derive.windows`), from the registry entry's
+    plan function with the arguments its element function gets."""
+    op, kernel, stride = layer.operation, _axes(layer, "kernel_size", 1), _axes(layer, "stride", 1)
+    xs, ws = input_shape(layer), weight_shape(layer)
+    if isinstance(op, TransposedConvolution):
+        return op.plan(xs, ws, stride, _axes(layer, "padding", 0),
+                       _axes(layer, "output_padding", 0), layer.groups,
+                       _axes(layer, "dilation", 1)).windows  # fmt: skip
+    if isinstance(op, Pooling):
+        dilation = _axes(layer, "dilation", 1) if layer.applies("dilation") else 1
+        return op.plan(xs, kernel, stride, _padding(layer), dilation, layer.ceil_mode)
+    return op.plan(xs, ws, stride, _padding(layer), _axes(layer, "dilation", 1), layer.groups)
+
+
 def _run(layer: Layer, x: sp.Array, w: sp.Array | None) -> sp.Array:
-    kernel, stride = _axes(layer, "kernel_size", 1), _axes(layer, "stride", 1)
-    if layer.op == "conv":
+    op, kernel, stride = layer.operation, _axes(layer, "kernel_size", 1), _axes(layer, "stride", 1)
+    if isinstance(op, TransposedConvolution):
+        return conv_transpose2d(x, w, None, stride, _axes(layer, "padding", 0),
+                                _axes(layer, "output_padding", 0), layer.groups,
+                                _axes(layer, "dilation", 1))  # fmt: skip
+    if not isinstance(op, Pooling):
         return conv2d(x, w, None, stride, _padding(layer), _axes(layer, "dilation", 1),
                       layer.groups)  # fmt: skip
-    if layer.op == "conv_transpose":
-        pad = _axes(layer, "padding", 0)
-        return conv_transpose2d(x, w, None, stride, pad, _axes(layer, "output_padding", 0), 1,
-                                _axes(layer, "dilation", 1))  # fmt: skip
-    if layer.op == "max_pool":
+    if op.reduction == "max":
         return max_pool2d(x, kernel, stride, _padding(layer), _axes(layer, "dilation", 1),
                           layer.ceil_mode)  # fmt: skip
     return avg_pool2d(x, kernel, stride, _padding(layer), layer.ceil_mode,
@@ -96,10 +111,10 @@ def _run(layer: Layer, x: sp.Array, w: sp.Array | None) -> sp.Array:
 def reference(layer: Layer, x: list[int], w: list[int] | None = None) -> Reference:
     """derive's output for ``layer`` on input entries ``x`` (flat, ``input_shape`` order) and
     weight entries ``w`` (flat, ``weight_shape`` order; ``None`` for pooling)."""
-    if any(n < 1 for n in layer.size):
-        raise ShapeError(f"no input tensor has size={layer.size}; ask derive.explorer.rules")
-    xs = _two_d(x, input_shape(layer), layer.dims)
-    ws = None if w is None else _two_d(w, weight_shape(layer), layer.dims)
+    if any(n < 1 for n in layer.size) or (layer.operation.weighted and layer.groups < 1):
+        raise ShapeError(f"no tensor has the shapes of {layer}; ask derive.explorer.rules")
+    xs = to_array([sp.Integer(v) for v in x], input_shape(layer))
+    ws = None if w is None else to_array([sp.Integer(v) for v in w], weight_shape(layer))
     try:
         out = _run(layer, xs, ws)
     except ShapeError as exc:

@@ -3,10 +3,12 @@ r"""The explorer's acceptance rule and sizes, assembled from derive's own rules.
 A layer of the explorer is accepted when no guard of its *plan* holds. The plan lists, in the
 order derive checks them:
 
-1. for a convolution, the channel guards (:func:`channel_guards`): ``groups`` positive,
-   ``in_channels`` and ``out_channels`` divisible by ``groups``;
-2. for a 2-D convolution with ``padding='same'``, the strided-``'same'`` guard on the pair of
-   strides (its template is the one of :func:`derive.shapes.conv_rule`);
+1. for a convolution or a transposed convolution, the channel guards of
+   :func:`derive.channels.channel_guards` (``groups`` positive, ``in_channels`` and
+   ``out_channels`` divisible by ``groups``, the weight's channels), on the input and weight
+   shapes the explorer builds (:func:`channel_guards`);
+2. for a 2-D convolution with ``padding='same'``, derive's strided-``'same'`` guard on the
+   pair of strides (:func:`derive.shapes.same_stride_guard`);
 3. for each axis, height then width, the guards of the operation's :class:`derive.shapes.Rule`
    along that axis (``conv_rule``, ``pool_rule``, ``conv_transpose_rule``).
 
@@ -32,11 +34,13 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from derive import channels
 from derive.errors import ShapeError
 from derive.explorer.layer import EXPLORER_OPS, Layer
+from derive.explorer.taps import AXIS_SYMBOLS, CHANNEL_SYMBOLS
 from derive.guards import Guard, decided
 from derive.ops import Convolution, Pooling, TransposedConvolution
-from derive.shapes import Rule, same_padding
+from derive.shapes import Rule, same_padding, same_stride_guard
 
 __all__ = [
     "AXIS_SYMBOLS",
@@ -44,6 +48,7 @@ __all__ = [
     "Variant",
     "variants",
     "channel_guards",
+    "explorer_shapes",
     "same_2d_guard",
     "SAME_PADDING",
     "fixed_message",
@@ -53,16 +58,6 @@ __all__ = [
     "Verdict",
 ]
 
-_int = functools.partial(sp.Symbol, integer=True)
-#: the symbols of one axis: size, kernel, stride, dilation, padding (one side / before / after),
-#: output padding
-AXIS_SYMBOLS: dict[str, sp.Symbol] = {
-    name: _int(name) for name in ("n", "k", "s", "d", "p", "lo", "hi", "q")
-}
-#: channels and groups, per-axis sizes and kernels (``n0``, ``k0`` the first axis), the strides
-CHANNEL_SYMBOLS: dict[str, sp.Symbol] = {
-    name: _int(name) for name in ("cin", "cout", "g", "n0", "n1", "k0", "k1", "s0", "s1")
-}
 _A, _C = AXIS_SYMBOLS, CHANNEL_SYMBOLS
 
 
@@ -119,38 +114,66 @@ def variants() -> dict[str, Variant]:
     return out
 
 
-def channel_guards(dims: int) -> tuple[Guard, ...]:
-    r"""The channel checks of derive's convolution, in its order, for a ``dims``-D layer.
+def explorer_shapes(op: str, dims: int) -> tuple[tuple[sp.Expr, ...], tuple[sp.Expr, ...]]:
+    r"""The input and weight shapes of derive's computation of a layer, in the symbols of
+    :data:`CHANNEL_SYMBOLS`.
 
-    With $C_\text{in}$ input and $C_\text{out}$ output channels in $g$ groups, torch rejects
-    $g < 1$, $C_\text{in} \bmod g \ne 0$ and $C_\text{out} \bmod g \ne 0$. The messages are
-    those of :func:`derive.conv2d` (``tests/test_explorer.py`` holds them to it).
+    The input is $(C_\text{in}, \dots)$, one channel for pooling; the weight is torch's,
+    $(C_\text{out}, \lfloor C_\text{in}/g \rfloor, \dots)$ for a convolution,
+    $(C_\text{in}, \lfloor C_\text{out}/g \rfloor, \dots)$ for a transposed one and none for
+    pooling. A 1-D layer is derive's 2-D layer with a height of 1 (derive's element functions
+    are 2-D), so its shapes hold a 1 before the length.
 
-    >>> [g.argument for g in channel_guards(2)]
-    ['groups', 'in_channels', 'out_channels']
+    >>> explorer_shapes("conv", 1)
+    ((cin, 1, n0), (cout, floor(cin/g), 1, k0))
+    >>> explorer_shapes("max_pool", 2)
+    ((1, n0, n1), ())
     """
     cin, cout, g = _C["cin"], _C["cout"], _C["g"]
-    sizes = tuple(_C[f"n{i}"] for i in range(dims))
-    kernels = tuple(_C[f"k{i}"] for i in range(dims))
-    return (
-        Guard("groups", sp.Lt(g, 1), "groups must be a positive integer, got groups={g}",
-              (("g", g),)),
-        Guard("in_channels", sp.Ne(sp.Mod(cin, g), 0),
-              "in_channels must be divisible by groups, got in_channels={cin} (input of shape "
-              "{shape}) and groups={g}", (("cin", cin), ("shape", (cin, *sizes)), ("g", g))),
-        Guard("out_channels", sp.Ne(sp.Mod(cout, g), 0),
-              "out_channels must be divisible by groups, got out_channels={cout} (weight of "
-              "shape {shape}) and groups={g}",
-              (("cout", cout), ("shape", (cout, sp.floor(cin / g), *kernels)), ("g", g))),
-    )  # fmt: skip
+    unit = (sp.Integer(1),) if dims == 1 else ()
+    sizes = unit + tuple(_C[f"n{i}"] for i in range(dims))
+    kernels = unit + tuple(_C[f"k{i}"] for i in range(dims))
+    operation = EXPLORER_OPS[op]
+    if not operation.weighted:
+        return (sp.Integer(1), *sizes), ()
+    if isinstance(operation, TransposedConvolution):
+        return (cin, *sizes), (cin, sp.floor(cout / g), *kernels)
+    return (cin, *sizes), (cout, sp.floor(cin / g), *kernels)
+
+
+def _out_channels_guard() -> Guard:
+    r"""torch's ``nn.ConvTranspose2d`` check that ``groups`` divides ``out_channels``.
+
+    The explorer's one guard of its own: derive's ``conv_transpose2d``, like torch's
+    functional form, takes the weight $(C_\text{in}, C_\text{out}/g, \dots)$, so there
+    ``out_channels`` is a multiple of ``groups`` by construction; the explorer asks for
+    ``out_channels`` itself, as torch's module does, and so checks what the module checks.
+    """
+    cout, g = _C["cout"], _C["g"]
+    return Guard("out_channels", sp.Ne(sp.Mod(cout, g), 0),
+                 "out_channels must be divisible by groups, got out_channels={c} and groups={g}",
+                 (("c", cout), ("g", g)))  # fmt: skip
+
+
+def channel_guards(op: str, dims: int) -> tuple[Guard, ...]:
+    r"""The channel guards of a ``dims``-D (transposed) convolution, in derive's order.
+
+    :func:`derive.channels.channel_guards` on :func:`explorer_shapes`: torch rejects
+    $g < 1$, $C_\text{in} \bmod g \ne 0$ and $C_\text{out} \bmod g \ne 0$.
+
+    >>> [g.argument for g in channel_guards("conv", 2)]
+    ['groups', 'in_channels', 'out_channels', 'weight']
+    >>> [g.argument for g in channel_guards("conv_transpose", 1)]
+    ['groups', 'weight', 'in_channels', 'out_channels']
+    """
+    transposed = isinstance(EXPLORER_OPS[op], TransposedConvolution)
+    guards = channels.channel_guards(*explorer_shapes(op, dims), _C["g"], transposed=transposed)
+    return guards + ((_out_channels_guard(),) if transposed else ())
 
 
 def same_2d_guard() -> Guard:
-    """``padding='same'`` needs stride 1 on both axes; the template is :func:`conv_rule`'s."""
-    s0, s1 = _C["s0"], _C["s1"]
-    one_axis = next(g for g in _rule("conv", "same", False).guards if g.settle)
-    return Guard(one_axis.argument, sp.Or(sp.Ne(s0, 1), sp.Ne(s1, 1)), one_axis.template,
-                 ((one_axis.fields[0][0], (s0, s1)),))  # fmt: skip
+    """``padding='same'`` needs stride 1 on both axes: derive's guard on the pair of strides."""
+    return same_stride_guard((_C["s0"], _C["s1"]))
 
 
 #: torch's 'same' zeros (before, after) in the axis symbols k, d
@@ -199,10 +222,10 @@ def plan(op: str, dims: int, padding: str, ceil_mode: bool) -> tuple[Step, ...]:
     if padding != "num" and (message := fixed_message(op, padding)):
         return (Step("fixed", message=message),)
     steps: list[Step] = []
-    if op == "conv":
+    if EXPLORER_OPS[op].weighted:  # a convolution, plain or transposed: channels first
         steps.append(Step("channels"))
-        if padding == "same" and dims == 2:
-            steps.append(Step("same2d"))
+    if padding == "same" and dims == 2:
+        steps.append(Step("same2d"))
     ceil = ceil_mode and isinstance(EXPLORER_OPS[op], Pooling)
     # derive's 2-D convolution and pooling hand each axis its padding as a (before, after) pair
     as_pairs = dims == 2 and "pair" in _forms(op)
@@ -231,11 +254,15 @@ def plans() -> dict[str, tuple[Step, ...]]:
 
 
 def axis_values(layer: Layer, axis: int, same: bool = False) -> dict[sp.Symbol, int]:
-    """The values of :data:`AXIS_SYMBOLS` for one axis of ``layer``."""
+    """The values of :data:`AXIS_SYMBOLS` for one axis of ``layer`` (the page's ``axisValues``).
+
+    ``same``: the axis is padded with torch's ``'same'`` zeros given as numbers (a 2-D
+    ``'same'`` convolution); a 1-D ``'same'`` layer gets them too. ``'valid'`` pads nothing.
+    """
     k, d = layer.kernel_size[axis], layer.dilation[axis] if layer.applies("dilation") else 1
     values = {"n": layer.size[axis], "k": k, "s": layer.stride[axis], "d": d,
-              "q": layer.output_padding[axis]}  # fmt: skip
-    if same:
+              "q": layer.output_padding[axis], "p": 0, "lo": 0, "hi": 0}  # fmt: skip
+    if same or layer.padding == "same":
         lo, hi = (int(e.xreplace({_A["k"]: k, _A["d"]: d})) for e in SAME_PADDING)
         values.update(lo=lo, hi=hi)
     elif not isinstance(layer.padding, str):
@@ -283,7 +310,7 @@ def evaluate(layer: Layer) -> Verdict:
         if step.kind == "fixed":
             return Verdict(None, step.message)
         if step.kind == "channels":
-            message = _first(channel_guards(layer.dims), channel_values(layer))
+            message = _first(channel_guards(layer.op, layer.dims), channel_values(layer))
         elif step.kind == "same2d":
             message = _first((same_2d_guard(),), channel_values(layer))
         else:

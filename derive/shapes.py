@@ -35,6 +35,7 @@ __all__ = [
     "conv_transpose_rule",
     "conv_output_size",
     "pool_output_size",
+    "pool_size_formula",
     "conv_transpose_output_size",
     "resolve_conv_padding",
     "same_padding",
@@ -234,7 +235,15 @@ def conv_output_size(
     return conv_rule(size, kernel_size, stride, padding, dilation).output_size()
 
 
-def _pool_size(n, k, s, d, lo, hi, ceil_mode: bool) -> sp.Expr:
+def pool_size_formula(n, k, s, d, lo, hi, ceil_mode: bool) -> sp.Expr:
+    r"""torch's pooling size from read values (no guards), ``ceil_mode``'s last-window rule included.
+
+    Shared by :func:`pool_rule` and the conventions of other frameworks
+    (:mod:`derive.conventions`) that pool by the same rule with other acceptance checks.
+
+    >>> pool_size_formula(5, 2, 2, 1, 0, 0, True)
+    3
+    """
     span = d * (k - 1) + 1
     total = n + lo + hi - span
     if not ceil_mode:
@@ -278,7 +287,7 @@ def pool_rule(
     )
     if first_rejection(guards):  # no formula past a failed check (e.g. a zero stride)
         return Rule(guards, None)
-    out = _pool_size(n, k, s, d, lo, hi, ceil_mode)
+    out = pool_size_formula(n, k, s, d, lo, hi, ceil_mode)
     guards += (
         Guard(
             "kernel_size",

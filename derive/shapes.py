@@ -63,6 +63,13 @@ class Rule:
         return self.size
 
 
+def _convention(name: object):
+    """The registry entry of a convention (imported here: the conventions build on this module)."""
+    from derive.conventions import convention_named
+
+    return convention_named(name)  # type: ignore[arg-type]
+
+
 def floor_div(numerator: sp.Expr, divisor: sp.Expr) -> sp.Expr:
     r"""$\lfloor a / b \rfloor$ for integer-valued expressions (no floor when $b = 1$).
 
@@ -213,6 +220,7 @@ def conv_output_size(
     stride: Dim = 1,
     padding: Padding1d = 0,
     dilation: Dim = 1,
+    convention: object = None,
 ) -> sp.Expr:
     r"""Output size of a convolution (cross-correlation) along one axis.
 
@@ -231,12 +239,20 @@ def conv_output_size(
     n - 2
     >>> conv_output_size(n, 3, stride=2, padding=1)
     floor(n/2 - 1/2) + 1
+
+    ``convention`` reads ``padding`` as another framework does (:mod:`derive.conventions`):
+
+    >>> conv_output_size(n, 3, stride=2, padding="SAME", convention="tf")
+    ceiling(n/2)
     """
+    if convention is not None:
+        rule = _convention(convention).conv(size, kernel_size, stride, padding, dilation)
+        return rule.output_size()
     return conv_rule(size, kernel_size, stride, padding, dilation).output_size()
 
 
 def pool_size_formula(n, k, s, d, lo, hi, ceil_mode: bool) -> sp.Expr:
-    r"""torch's pooling size from read values (no guards), ``ceil_mode``'s last-window rule included.
+    r"""torch's pooling size from read values (no guards), ``ceil_mode``'s last window included.
 
     Shared by :func:`pool_rule` and the conventions of other frameworks
     (:mod:`derive.conventions`) that pool by the same rule with other acceptance checks.
@@ -307,6 +323,7 @@ def pool_output_size(
     padding: Dim | tuple[Dim, Dim] = 0,
     dilation: Dim = 1,
     ceil_mode: bool = False,
+    convention: object = None,
 ) -> sp.Expr:
     r"""Output size of max or average pooling along one axis (torch's rule, ``ceil_mode`` included).
 
@@ -333,7 +350,12 @@ def pool_output_size(
     >>> n = sp.Symbol("n", integer=True, positive=True)
     >>> pool_output_size(n, 2, ceil_mode=True)
     floor(n/2 - 1/2) + 1
+    >>> pool_output_size(5, 3, 1, (3, 0), convention="onnx")  # beyond half the kernel
+    6
     """
+    if convention is not None:
+        rule = _convention(convention).pool(size, kernel_size, stride, padding, dilation, ceil_mode)
+        return rule.output_size()
     return pool_rule(size, kernel_size, stride, padding, dilation, ceil_mode).output_size()
 
 
@@ -387,8 +409,10 @@ def conv_transpose_output_size(
     kernel_size: Dim,
     stride: Dim = 1,
     padding: Dim | tuple[Dim, Dim] = 0,
-    output_padding: Dim = 0,
+    output_padding: Dim | None = 0,
     dilation: Dim = 1,
+    output_size: Dim | None = None,
+    convention: object = None,
 ) -> sp.Expr:
     r"""Output size of a transposed convolution along one axis.
 
@@ -404,7 +428,20 @@ def conv_transpose_output_size(
     >>> n = sp.Symbol("n", integer=True, positive=True)
     >>> conv_transpose_output_size(n, 4, stride=2, padding=1)
     2*n
+
+    ``output_size`` checks a requested size as ``ConvTranspose1d.forward`` does (the output
+    padding it implies is :func:`derive.conventions.layer.conv_transpose_padding`'s);
+    ``convention`` reads the arguments as another framework does:
+
+    >>> conv_transpose_output_size(n, 3, stride=2, padding="same", output_padding=None,
+    ...                            convention="keras")
+    2*n
     """
+    if convention is not None or output_size is not None:
+        rule = _convention(convention).conv_transpose(
+            size, kernel_size, stride, padding, output_padding, dilation, output_size
+        )
+        return rule.output_size()
     return conv_transpose_rule(
         size, kernel_size, stride, padding, output_padding, dilation
     ).output_size()

@@ -19,9 +19,16 @@ ceiling(n/2)
 from __future__ import annotations
 
 from derive.conventions import Convention, Padded, convention_named
-from derive.params import Dim
+from derive.params import Dim, int_pair, padding_2d, pair
 
-__all__ = ["conv_padding", "pool_padding", "conv_transpose_padding"]
+__all__ = [
+    "conv_padding",
+    "pool_padding",
+    "conv_transpose_padding",
+    "axis_paddings",
+    "axis_values",
+    "conv_pads_2d",
+]
 
 
 def conv_padding(
@@ -90,3 +97,39 @@ def conv_transpose_padding(
         size, kernel_size, stride, padding, output_padding, dilation, output_size
     )
     return rule.checked()
+
+
+def axis_paddings(padding: object) -> tuple[object, object]:
+    """A 2-D ``padding`` split into its two axes: a string for both, else torch's 2-D forms.
+
+    >>> axis_paddings("SAME"), axis_paddings(((0, 1), (2, 3))), axis_paddings(1)
+    (('SAME', 'SAME'), ((0, 1), (2, 3)), ((1, 1), (1, 1)))
+    """
+    if isinstance(padding, str):
+        return padding, padding
+    rows, cols = padding_2d(padding)  # type: ignore[misc]
+    return rows, cols
+
+
+def axis_values(value: object, name: str) -> tuple[object, object]:
+    """An int (both axes), a pair, or ``None`` (both axes ``None``: Keras's inferred padding)."""
+    if value is None:
+        return None, None
+    return pair(value, name)
+
+
+def conv_pads_2d(
+    convention: str | Convention | None,
+    in_hw: tuple[int, int],
+    kernel: tuple[int, int],
+    strides: tuple[int, int],
+    dilations: tuple[int, int],
+    padding: object,
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``((top, bottom), (left, right))`` the convention pads a 2-D convolution with, checked."""
+    entry = convention_named(convention)
+    pads = []
+    for n, k, s, d, p in zip(in_hw, kernel, strides, dilations, axis_paddings(padding)):
+        rule = entry.conv(n, k, s, p, d).checked()
+        pads.append(int_pair(rule.pads, "padding"))
+    return pads[0], pads[1]

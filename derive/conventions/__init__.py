@@ -91,6 +91,8 @@ class Convention:
     padding_argument: str
     #: how the framework writes the layer, for pages (``{op}`` is the layer's name)
     call: str
+    #: whether a stride above 1 may combine with a dilation above 1 (not in TensorFlow, Keras)
+    strided_dilation: bool = True
 
     def conv(self, size, kernel_size, stride=1, padding=0, dilation=1) -> Padded:
         """The rule of a convolution axis (guards, size, pads), unchecked."""
@@ -151,6 +153,7 @@ TF = Convention(
     case_sensitive=True,
     padding_argument="padding",
     call="tf.nn.{op}",
+    strided_dilation=False,
 )
 
 KERAS = Convention(
@@ -162,6 +165,7 @@ KERAS = Convention(
     case_sensitive=False,
     padding_argument="padding",
     call="keras.layers.{op}",
+    strided_dilation=False,
 )
 
 JAX = Convention(

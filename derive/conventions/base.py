@@ -33,7 +33,14 @@ from derive.guards import Guard, first_rejection
 from derive.params import Dim, as_dim
 from derive.shapes import Rule
 
-__all__ = ["Padded", "positive_guards", "read_axis", "span_of", "stop_early"]
+__all__ = [
+    "Padded",
+    "positive_guards",
+    "read_axis",
+    "span_of",
+    "stop_early",
+    "strided_dilation_guard",
+]
 
 
 @dataclass(frozen=True)
@@ -89,3 +96,23 @@ def stop_early(guards: tuple[Guard, ...]) -> Padded | None:
     if first_rejection(guards):
         return Padded(guards, None)
     return None
+
+
+def strided_dilation_guard(stride: object, dilation: object) -> Guard:
+    """TensorFlow's and Keras's rule: a stride above 1 and a dilation above 1 never combine.
+
+    ``stride`` and ``dilation`` may be one axis's values or tuples (any axis counts, as Keras
+    checks the whole layer).
+
+    >>> strided_dilation_guard((1, 2), (2, 1)).message()
+    '`strides > 1` not supported in conjunction with `dilation_rate > 1`, got strides=(1, 2) and dilation_rate=(2, 1)'
+    """  # noqa: E501
+    strides = stride if isinstance(stride, tuple) else (stride,)
+    dilations = dilation if isinstance(dilation, tuple) else (dilation,)
+    return Guard(
+        "dilation",
+        sp.And(sp.Or(*(sp.Gt(s, 1) for s in strides)), sp.Or(*(sp.Gt(d, 1) for d in dilations))),
+        "`strides > 1` not supported in conjunction with `dilation_rate > 1`, got strides={s} "
+        "and dilation_rate={d}",
+        (("s", stride), ("d", dilation)),
+    )

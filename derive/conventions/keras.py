@@ -33,7 +33,13 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derive.conventions.base import Padded, read_axis, span_of, stop_early
+from derive.conventions.base import (
+    Padded,
+    read_axis,
+    span_of,
+    stop_early,
+    strided_dilation_guard,
+)
 from derive.conventions.same import (
     causal_rule,
     full_rule,
@@ -43,7 +49,7 @@ from derive.conventions.same import (
     valid_rule,
 )
 from derive.errors import ShapeError
-from derive.guards import Guard
+from derive.guards import Guard, first_rejection
 from derive.params import Dim, as_dim, pool_stride
 
 __all__ = ["conv_rule", "pool_rule", "conv_transpose_rule", "count_include_pad"]
@@ -66,8 +72,18 @@ def conv_rule(size: Dim, kernel_size: Dim, stride: Dim, padding: object, dilatio
     rules = {"same": same_rule, "causal": causal_rule, "full": full_rule}
     spelled = _spell(padding)
     if spelled == "valid":
-        return valid_rule(size, kernel_size, stride, dilation, "valid")
-    return rules[spelled](size, kernel_size, stride, dilation)
+        rule = valid_rule(size, kernel_size, stride, dilation, "valid")
+    else:
+        rule = rules[spelled](size, kernel_size, stride, dilation)
+    return with_strided_dilation(rule, stride, dilation)
+
+
+def with_strided_dilation(rule: Padded, stride: Dim, dilation: Dim) -> Padded:
+    """``rule`` with TensorFlow's and Keras's stride-or-dilation guard after the positivity ones."""
+    s, d = as_dim(stride, "stride"), as_dim(dilation, "dilation")
+    guards = rule.guards[:4] + (strided_dilation_guard(s, d),) + rule.guards[4:]
+    size = None if rule.size is None or first_rejection(guards) else rule.size
+    return Padded(guards, size, rule.before, rule.after, rule.output_padding)
 
 
 def pool_rule(
@@ -75,10 +91,10 @@ def pool_rule(
 ) -> Padded:
     """``keras.layers.*Pooling*D`` along one axis: ``"valid"`` or ``"same"``."""
     spelled = _spell(padding)
-    if ceil_mode or spelled not in ("valid", "same"):
+    if ceil_mode or spelled not in ("valid", "same") or as_dim(dilation, "dilation") != 1:
         raise ShapeError(
-            f"Keras pooling takes padding 'valid' or 'same' and no ceil_mode, got "
-            f"padding={padding!r}, ceil_mode={ceil_mode}"
+            f"Keras pooling takes padding 'valid' or 'same', no ceil_mode and no dilation, got "
+            f"padding={padding!r}, ceil_mode={ceil_mode}, dilation={dilation}"
         )
     stride = pool_stride(stride, kernel_size)
     if spelled == "same":
@@ -131,6 +147,7 @@ def conv_transpose_rule(
         )
     (n, k, s, d), guards = read_axis(size, kernel_size, stride, dilation)
     op = None if output_padding is None else as_dim(output_padding, "output_padding")
+    guards += (strided_dilation_guard(s, d),)
     if op is not None:
         guards += _output_padding_guards(op, s)
     early = stop_early(guards)

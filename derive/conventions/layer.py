@@ -19,6 +19,8 @@ ceiling(n/2)
 from __future__ import annotations
 
 from derive.conventions import Convention, Padded, convention_named
+from derive.conventions.base import strided_dilation_guard
+from derive.guards import enforce
 from derive.params import Dim, int_pair, padding_2d, pair
 
 __all__ = [
@@ -128,6 +130,8 @@ def conv_pads_2d(
 ) -> tuple[tuple[int, int], tuple[int, int]]:
     """``((top, bottom), (left, right))`` the convention pads a 2-D convolution with, checked."""
     entry = convention_named(convention)
+    if not entry.strided_dilation:  # Keras checks the layer as a whole, any axis with any
+        enforce([strided_dilation_guard(strides, dilations)])
     pads = []
     for n, k, s, d, p in zip(in_hw, kernel, strides, dilations, axis_paddings(padding)):
         rule = entry.conv(n, k, s, p, d).checked()

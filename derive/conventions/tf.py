@@ -20,6 +20,7 @@ from __future__ import annotations
 import sympy as sp
 
 from derive.conventions.base import Padded, read_axis, span_of, stop_early
+from derive.conventions.keras import with_strided_dilation
 from derive.conventions.same import explicit_conv_rule, same_rule, valid_rule
 from derive.errors import ShapeError
 from derive.guards import Guard
@@ -41,11 +42,14 @@ def _string_rule(padding: str, size, kernel_size, stride, dilation) -> Padded:
 
 
 def conv_rule(size: Dim, kernel_size: Dim, stride: Dim, padding: object, dilation: Dim) -> Padded:
-    """``tf.nn.convolution`` along one axis."""
+    """``tf.nn.convolution`` along one axis (a stride above 1 excludes a dilation above 1)."""
     padding = _spell(padding)
     if isinstance(padding, str):
-        return _string_rule(padding, size, kernel_size, stride, dilation)
-    return explicit_conv_rule(size, kernel_size, stride, padding_pair(padding), dilation)  # type: ignore[arg-type]
+        rule = _string_rule(padding, size, kernel_size, stride, dilation)
+    else:
+        pair = padding_pair(padding)
+        rule = explicit_conv_rule(size, kernel_size, stride, pair, dilation)  # type: ignore[arg-type]
+    return with_strided_dilation(rule, stride, dilation)
 
 
 def pool_rule(
@@ -59,7 +63,9 @@ def pool_rule(
         raise ShapeError(
             f"derive's TensorFlow pooling takes padding 'SAME' or 'VALID', got padding={padding!r}"
         )
-    return _string_rule(padding, size, kernel_size, pool_stride(stride, kernel_size), dilation)
+    stride = pool_stride(stride, kernel_size)
+    rule = _string_rule(padding, size, kernel_size, stride, dilation)
+    return with_strided_dilation(rule, stride, dilation)
 
 
 def conv_transpose_rule(
@@ -85,7 +91,7 @@ def conv_transpose_rule(
     if early:
         return early
     target = as_dim(output_size, "output_size")
-    forward = _string_rule(padding, target, k, s, d)
+    forward = with_strided_dilation(_string_rule(padding, target, k, s, d), s, d)
     back = Guard(
         "output_size",
         sp.Ne(forward.size, n),

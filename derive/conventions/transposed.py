@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from derive.conventions import TORCH, convention_named
+from derive.conventions.base import strided_dilation_guard
 from derive.conventions.layer import axis_paddings, axis_values
 from derive.errors import ShapeError
-from derive.guards import first_rejection
+from derive.guards import enforce, first_rejection
 from derive.params import int_pair, pair
 from derive.windows import AxisWindows
 
@@ -56,6 +57,8 @@ def transposed_axes(
     """Rows and columns of a 2-D transposed convolution, checked as the convention does."""
     entry = convention_named(convention)
     strides, dilations = int_pair(stride, "stride"), int_pair(dilation, "dilation")
+    if not entry.strided_dilation:
+        enforce([strided_dilation_guard(strides, dilations)])
     targets = read_output_size(output_size)
     ops = axis_values(output_padding, "output_padding")
     rules = [

@@ -129,3 +129,35 @@ def test_lenet_smallest_input():
     lenet = [Layer(CONV, 5, padding=2), pool, Layer(CONV, 5), pool]
     assert smallest_input(lenet) == 12
     assert smallest_input(lenet, 5) == 28
+
+
+def _cli(capsys, *argv):
+    from derive.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_solve_input_reads_the_shape_grammar(capsys):
+    code, out, _ = _cli(capsys, "solve", "input", "conv", "--output", "7", "--kernel", "3",
+                        "--stride", "2")  # fmt: skip
+    found = input_sizes(Layer(CONV, 3, 2), 7)
+    assert code == 0 and out == f"{found.low} <= n <= {found.high}\n"
+    code, out, _ = _cli(capsys, "solve", "input", "conv", "--output", "m", "--kernel", "3",
+                        "--stride", "2", "--padding", "SAME", "--convention", "tf")  # fmt: skip
+    assert code == 0 and out == "2*m - 1 <= n <= 2*m\n"
+    code, _, err = _cli(capsys, "solve", "input", "conv", "--output", "__import__('os')",
+                        "--kernel", "3")  # fmt: skip
+    assert code == 2 and "unexpected" in err
+
+
+def test_cli_solve_padding_and_smallest(capsys):
+    code, out, _ = _cli(capsys, "solve", "padding", "conv", "--size", "15", "--output", "8",
+                        "--kernel", "3", "--stride", "2")  # fmt: skip
+    found = paddings(8, 15, 3, 2)
+    assert code == 0 and f"(before, after): {', '.join(map(str, found.pairs()))}" in out
+    layers = ["--layer", "conv --kernel 5 --padding 2", "--layer", "avg-pool --kernel 2"] * 1
+    code, out, _ = _cli(capsys, "solve", "smallest", *layers, "--layer", "conv --kernel 5",
+                        "--layer", "avg-pool --kernel 2")  # fmt: skip
+    assert code == 0 and out == "12\n"

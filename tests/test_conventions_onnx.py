@@ -175,3 +175,73 @@ def test_symbolic_same_is_ceil_for_onnx():
         lo, hi = (int(p.subs(n, value)) for p in r.pads)
         assert lo - hi in (0, 1)
         assert onnx_size("Conv", value, _attrs(3, 2, 2, (lo, hi)), (1, 1, 3)) == -(-value // 2)
+
+
+def _reference(op: str, x: list[float], attrs: dict, weight: list[float] | None = None):
+    from onnx.reference import ReferenceEvaluator
+
+    shape = None if weight is None else (1, 1, len(weight))
+    model = _model(op, len(x), attrs, shape)
+    if weight is not None:  # the initialiser holds 1..k; use the weight given
+        model.graph.initializer[0].CopyFrom(
+            helper.make_tensor("w", TensorProto.FLOAT, shape, list(weight))
+        )
+    xa = np.array(x, np.float32).reshape(1, 1, len(x))
+    return ReferenceEvaluator(model).run(None, {"x": xa})[0][0, 0].tolist()
+
+
+def _row(array) -> list[float]:
+    return [float(v) for v in array.tolist()[0][0]]
+
+
+def test_average_pool_divisor_matches_the_reference_evaluator():
+    """count_include_pad 0 (ONNX's default) and 1, SAME and pads below the kernel."""
+    import derive
+
+    rng, compared = random.Random(14), 0
+    for _ in range(40):
+        n, k, s = rng.randint(2, 9), rng.randint(2, 4), rng.randint(1, 3)
+        pads = (rng.randint(0, k - 1), rng.randint(0, k - 1))
+        padding = rng.choice(("SAME_UPPER", "SAME_LOWER", pads))
+        if isinstance(padding, str) and (-(-n // s) - 1) * s + k - n < 0:
+            continue  # the reference evaluator does not clamp SAME's padding at 0 and fails
+        count = rng.choice((None, True))
+        x = [float(rng.randint(-5, 5)) for _ in range(n)]
+        pads = padding if isinstance(padding, str) else ((0, 0), padding)
+        try:
+            ours = _row(derive.avg_pool2d([[x]], (1, k), (1, s), pads, count_include_pad=count,
+                                          convention="onnx"))  # fmt: skip
+        except ShapeError:
+            continue
+        attrs = _attrs(k, s, 1, padding, count_include_pad=int(bool(count)))
+        attrs.pop("dilations")
+        theirs = _reference("AveragePool", x, attrs)
+        assert np.allclose(ours, theirs), (n, k, s, padding, count, ours, theirs)
+        compared += 1
+    assert compared >= 25
+
+
+def test_conv_transpose_pads_match_the_reference_evaluator():
+    """SAME_UPPER / SAME_LOWER, with output_shape or without: the pads ONNX chooses."""
+    import derive
+
+    rng, compared = random.Random(15), 0
+    for _ in range(40):
+        n, k, s = rng.randint(1, 5), rng.randint(1, 4), rng.randint(1, 3)
+        auto_pad = rng.choice(("SAME_UPPER", "SAME_LOWER"))
+        target = rng.choice((None, rng.randint(1, 3 * n + k)))
+        x = [float(rng.randint(-3, 3)) for _ in range(n)]
+        w = [float(rng.randint(-3, 3)) for _ in range(k)]
+        try:
+            ours = _row(derive.conv_transpose2d([[x]], [[[w]]], None, (1, s), auto_pad,
+                                                output_size=None if target is None else (1, target),
+                                                convention="onnx"))  # fmt: skip
+        except ShapeError:
+            continue
+        attrs = _attrs(k, s, 1, auto_pad)
+        if target is not None:
+            attrs["output_shape"] = [target]
+        theirs = _reference("ConvTranspose", x, attrs, w)
+        assert np.allclose(ours, theirs), (n, k, s, auto_pad, target, ours, theirs)
+        compared += 1
+    assert compared >= 20

@@ -3,7 +3,9 @@ r"""ONNX's convention: ``auto_pad`` (``NOTSET``, ``SAME_UPPER``, ``SAME_LOWER``,
 ``padding=`` takes the ``auto_pad`` value, or the ``pads`` of one axis as ``(begin, end)``
 (an int pads both ends) with ``auto_pad=NOTSET``. ``SAME_UPPER`` is TensorFlow's SAME (the
 odd zero at the end), ``SAME_LOWER`` puts it at the beginning; both give $\lceil n/s \rceil$
-outputs, with ``ceil_mode`` or without.
+outputs, with ``ceil_mode`` or without. Where the stride exceeds the kernel's span the
+specification's padding formula goes negative: ONNX's shape inference clamps it at 0, as
+TensorFlow does, and so does derive (ONNX's reference evaluator fails there).
 
 **Pooling** (``MaxPool``, ``AveragePool``) pads by torch's size rule, ``ceil_mode``'s last
 window included, but with no bound on the pads but their sign: a window may lie in the padding

@@ -309,14 +309,16 @@ argument: `"torch"`, `"keras"`, `"jax"`, `"onnx"`, and `"tf"` for `tf.nn`) and r
 size *and* the zeros the framework adds, as formulas valid for every input size $n$:
 
 ```python
->>> derive.conventions.layer.conv_padding(n, 3, stride=2, padding="SAME", convention="tf")
+>>> r = derive.conv_padding(n, 3, stride=2, padding="SAME", convention="tf")
+>>> r.size
+{size}
 ```
 
-Below, three layers side by side. In the formulas, $\\operatorname{Mod}$ is the remainder: where
-it appears, the zeros depend on $n \\bmod s$. Every size in the tables was also computed by the
-framework itself (torch runs the layer, Keras 3 builds it, `jax.eval_shape` and ONNX's shape
-inference give their sizes), and every element shown was compared, in numbers, with torch, JAX,
-Keras and ONNX's reference evaluator when this page was built.
+Below, three layers side by side. Where the zeros depend on $n \\bmod s$, the tables give them
+for each remainder. Every size in the tables was also computed by the framework itself (torch
+runs the layer, Keras 3 builds it, `jax.eval_shape` and ONNX's shape inference give their
+sizes), and every element shown was compared, in numbers, with torch, JAX, Keras and ONNX's
+reference evaluator when this page was built.
 """
 
 _CONV_TEXT = (
@@ -372,7 +374,7 @@ def _spellings() -> dict[str, list[Spelling]]:
 def render_page() -> str:
     """The page's Markdown, every number checked against the frameworks (raises otherwise)."""
     spellings = _spellings()
-    parts = [_INTRO]
+    parts = [_INTRO.replace("{size}", str(conv_padding(N, 3, 2, "SAME", convention="tf").size))]
     layers = [
         ("conv", "A strided convolution", _CONV_TEXT, 6),
         ("pool", "Average pooling: one size, two divisors", _POOL_TEXT, 6),

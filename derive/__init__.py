@@ -6,7 +6,6 @@ operations is the submodule :mod:`derive.ops` (``derive.ops.CONV``,
 ``derive.ops.op_named("max_pool2d")``).
 """
 
-from derive import ops
 from derive._version import __version__
 from derive.conv import conv2d, conv2d_terms, corr2d
 from derive.conventions.layer import conv_padding, conv_transpose_padding, pool_padding
@@ -26,7 +25,6 @@ __all__ = [
     "conv_padding",
     "pool_padding",
     "conv_transpose_padding",
-    "ops",
     "corr2d",
     "conv2d",
     "conv2d_terms",

@@ -15,6 +15,7 @@ $[(m-1)s + 1,\ ms]$. With numbers the bounds come from a bisection on the layer'
 rule (exact, any convention, ``ceil_mode`` included); with symbols they are solved from the
 size formula (a floor, a ceiling or an affine function of $n$) and refused otherwise.
 
+>>> from derive.ops import CONV_TRANSPOSE, MAX_POOL
 >>> conv = Layer(CONV, 3, stride=2)
 >>> input_sizes(conv, 7)
 SizeRange(low=15, high=16)
@@ -196,6 +197,7 @@ def least_input(layer: Layer, target: Dim) -> sp.Expr:
 def input_sizes(layer: Layer, target: Dim) -> SizeRange:
     r"""Every input size giving exactly ``target`` outputs: $[n_{\ge}(m), n_{\ge}(m+1) - 1]$.
 
+    >>> from derive.ops import CONV_TRANSPOSE
     >>> input_sizes(Layer(CONV_TRANSPOSE, 4, stride=2, padding=1), 8)
     SizeRange(low=4, high=4)
     """
@@ -249,6 +251,7 @@ def paddings(
 
     >>> paddings(5, 5, 3).pairs()
     [(0, 2), (1, 1), (2, 0)]
+    >>> from derive.ops import MAX_POOL
     >>> paddings(4, 5, 3, op=MAX_POOL, stride=1).pairs()
     [(0, 1), (1, 0)]
     """

@@ -88,7 +88,7 @@ def conv_transpose_rule(
     if as_dim(output_padding, "output_padding") != 0:
         raise ShapeError(f"lax.conv_transpose has no output_padding, got {output_padding}")
     spelled = "same" if padding == "SAME" else "valid"
-    return keras.conv_transpose_rule(size, kernel_size, stride, spelled, None, dilation)
+    return keras.inferred_transpose_rule(size, kernel_size, stride, spelled, None, dilation, True)
 
 
 def count_include_pad(given: bool | None) -> bool:

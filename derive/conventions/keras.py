@@ -145,9 +145,24 @@ def conv_transpose_rule(
             "Keras's Conv*DTranspose takes padding 'valid', 'same' (or Keras 2's 'full') and no "
             f"output size, got padding={padding!r}, output_size={output_size}"
         )
+    return inferred_transpose_rule(size, kernel_size, stride, spelled, output_padding, dilation)
+
+
+def inferred_transpose_rule(
+    size: Dim,
+    kernel_size: Dim,
+    stride: Dim,
+    spelled: str,
+    output_padding: object,
+    dilation: Dim,
+    strided_dilation: bool = False,
+) -> Padded:
+    """Keras's transposed axis for a spelled padding; JAX's ``conv_transpose`` with
+    ``strided_dilation`` (JAX lets a stride above 1 combine with a dilation above 1)."""
     (n, k, s, d), guards = read_axis(size, kernel_size, stride, dilation)
     op = None if output_padding is None else as_dim(output_padding, "output_padding")
-    guards += (strided_dilation_guard(s, d),)
+    if not strided_dilation:
+        guards += (strided_dilation_guard(s, d),)
     if op is not None:
         guards += _output_padding_guards(op, s)
     early = stop_early(guards)

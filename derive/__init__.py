@@ -8,6 +8,7 @@ operations is the submodule :mod:`derive.ops` (``derive.ops.CONV``,
 
 from derive._version import __version__
 from derive.conv import conv2d, conv2d_terms, corr2d
+from derive.conventions.layer import conv_padding, conv_transpose_padding, pool_padding
 from derive.errors import ShapeError
 from derive.networks import output_shape  # imports torch only when called
 from derive.pool import avg_pool2d, max_pool2d
@@ -21,6 +22,9 @@ __all__ = [
     "conv_output_size",
     "pool_output_size",
     "conv_transpose_output_size",
+    "conv_padding",
+    "pool_padding",
+    "conv_transpose_padding",
     "corr2d",
     "conv2d",
     "conv2d_terms",

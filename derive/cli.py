@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "build": "derive.commands.build",
     "verify": "derive.commands.verify",
     "explain": "derive.commands.explain",
+    "solve": "derive.commands.solve",
 }
 
 

@@ -104,12 +104,23 @@ def plan_conv2d(
     dilation: Any = 1,
     groups: int = 1,
     bias_shape: tuple[int, ...] | None = None,
+    convention: Any = None,
 ) -> ConvPlan:
-    """Validate shapes and parameters as torch's ``conv2d`` does and build the :class:`ConvPlan`."""
+    """Validate shapes and parameters as torch's ``conv2d`` does and build the :class:`ConvPlan`.
+
+    With ``convention`` (:mod:`derive.conventions`), ``padding`` is read as that framework
+    reads it and resolved to explicit zeros first.
+    """
     _check_ranks(input_shape, weight_shape)
     enforce(channel_guards(input_shape, weight_shape, read_groups(groups), bias_shape))
     kernel = weight_shape[2:]
     strides, dilations = int_pair(stride, "stride"), int_pair(dilation, "dilation")
+    if convention is not None:
+        from derive.conventions.layer import conv_pads_2d  # the conventions build on this core
+
+        padding = conv_pads_2d(
+            convention, input_shape[-2:], kernel, strides, dilations, padding
+        )  # type: ignore[arg-type]
     pads = _conv_pads(padding, kernel, strides, dilations)
     rows, cols = (
         _conv_axis(n, k, s, d, p)
@@ -245,6 +256,7 @@ def conv2d(
     padding: Any = 0,
     dilation: Any = 1,
     groups: int = 1,
+    convention: Any = None,
 ) -> sp.Array:
     r"""Every output element of ``torch.nn.functional.conv2d``, exactly, as SymPy expressions.
 
@@ -255,7 +267,8 @@ def conv2d(
     ``input`` is (C_in, H, W) or batched (N, C_in, H, W); ``weight`` is
     (C_out, C_in/groups, kH, kW); ``bias`` is (C_out,) or None. ``stride``, ``dilation`` are an
     int or a (height, width) pair; ``padding`` an int, a pair, 'same'/'valid', or
-    ((top, bottom), (left, right)).
+    ((top, bottom), (left, right)). ``convention`` reads ``padding`` as another framework does
+    (``conv2d(x, w, stride=2, padding="SAME", convention="tf")``, :mod:`derive.conventions`).
 
     >>> from derive import symbol_array
     >>> X = symbol_array("x", (1, 2, 2))
@@ -269,7 +282,7 @@ def conv2d(
     x, xshape = read_tensor(input, "input")
     w, wshape = read_tensor(weight, "weight")
     b, bshape = (None, None) if bias is None else read_tensor(bias, "bias")
-    plan = plan_conv2d(xshape, wshape, stride, padding, dilation, groups, bshape)
+    plan = plan_conv2d(xshape, wshape, stride, padding, dilation, groups, bshape, convention)
     layout = _Layout(plan, xshape, wshape[0])
     element, offsets = _element(x, w, b), layout.offsets()
     out = [element(xb, wb, o, offs) for xb, wb, o in layout.bases() for offs in offsets]
@@ -284,6 +297,7 @@ def conv2d_terms(
     padding: Any = 0,
     dilation: Any = 1,
     groups: int = 1,
+    convention: Any = None,
 ) -> list[tuple[tuple[int, int, int], sp.Basic, tuple[int, int, int, int], sp.Basic]]:
     """The products that make output element ``index = (o, i, j)`` of an unbatched :func:`conv2d`.
 
@@ -297,7 +311,7 @@ def conv2d_terms(
     w, wshape = read_tensor(weight, "weight")
     if len(xshape) != 3:
         raise ShapeError(f"conv2d_terms takes an unbatched (C, H, W) input, got shape {xshape}")
-    plan = plan_conv2d(xshape, wshape, stride, padding, dilation, groups)
+    plan = plan_conv2d(xshape, wshape, stride, padding, dilation, groups, convention=convention)
     o, i, j = index
     if not (0 <= o < wshape[0] and 0 <= i < plan.out_shape[0] and 0 <= j < plan.out_shape[1]):
         raise ShapeError(

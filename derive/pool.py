@@ -40,11 +40,13 @@ def plan_pool2d(
     padding: Any = 0,
     dilation: Any = 1,
     ceil_mode: bool = False,
+    convention: Any = None,
 ) -> Windows2d:
     """Validate a 2-D pooling layer as torch does and plan its windows (:mod:`derive.windows`).
 
     ``stride=None`` (or torch's empty ``()``) means ``kernel_size``; average pooling has no
-    dilation (pass 1).
+    dilation (pass 1). With ``convention`` the layer is read and checked as that framework
+    does (:mod:`derive.conventions`): ONNX's pads may exceed half the kernel, say.
 
     >>> plan = plan_pool2d((1, 5, 5), 2, ceil_mode=True)
     >>> plan.out_shape, plan.overhang, plan.past_count(2, 2), plan.divisor(2, 0)
@@ -54,6 +56,10 @@ def plan_pool2d(
     kernel = int_pair(kernel_size, "kernel_size")
     strides = int_pair(pool_stride(stride, kernel_size), "stride")
     dilations = int_pair(dilation, "dilation")
+    if convention is not None:
+        return _convention_plan(
+            convention, input_shape, kernel, strides, dilations, padding, ceil_mode
+        )
     pads = padding_2d(padding)
     if isinstance(pads, str):  # torch's pooling takes no string padding, not even 'valid'
         raise ShapeError(f"pooling supports no padding={pads!r}; give an int or a pair")
@@ -64,6 +70,18 @@ def plan_pool2d(
     return Windows2d(rows, cols)
 
 
+def _convention_plan(convention, input_shape, kernel, strides, dilations, padding, ceil_mode):
+    from derive.conventions import convention_named  # the conventions build on this core
+    from derive.conventions.layer import axis_paddings
+
+    entry, axes = convention_named(convention), []
+    for n, k, s, d, p in zip(input_shape[-2:], kernel, strides, dilations, axis_paddings(padding)):
+        rule = entry.pool(n, k, s, p, d, ceil_mode).checked()
+        before, after = int_pair(rule.pads, "padding")
+        axes.append(AxisWindows(n, k, s, d, before, after, int(rule.size)))
+    return Windows2d(axes[0], axes[1])
+
+
 def pool2d_windows(
     input_shape: tuple[int, ...],
     kernel_size: Any,
@@ -71,6 +89,7 @@ def pool2d_windows(
     padding: Any = 0,
     dilation: Any = 1,
     ceil_mode: bool = False,
+    convention: Any = None,
 ) -> tuple[tuple[int, int], list[tuple[list[int], list[int], int]]]:
     """Output size and, per output position, the rows, columns and torch's padded window area.
 
@@ -82,7 +101,7 @@ def pool2d_windows(
     >>> pool2d_windows((1, 3, 3), 2, stride=1)[1][0]
     ([0, 1], [0, 1], 4)
     """
-    plan = plan_pool2d(input_shape, kernel_size, stride, padding, dilation, ceil_mode)
+    plan = plan_pool2d(input_shape, kernel_size, stride, padding, dilation, ceil_mode, convention)
     oh, ow = plan.out_shape
     rows = [[r for _, r in plan.rows.taps(i)] for i in range(oh)]
     cols = [[q for _, q in plan.cols.taps(j)] for j in range(ow)]
@@ -113,6 +132,7 @@ def max_pool2d(
     padding: Any = 0,
     dilation: Any = 1,
     ceil_mode: bool = False,
+    convention: Any = None,
 ) -> sp.Array:
     r"""Every output element of ``torch.nn.functional.max_pool2d`` as a SymPy expression.
 
@@ -120,7 +140,9 @@ def max_pool2d(
     Y_{c,i,j} = \max_{a,e}\; X_{c,\, i s_h - p_t + a d_h,\, j s_w - p_l + e d_w}
     $$
 
-    over the window positions inside the input (padding is never the maximum).
+    over the window positions inside the input (padding is never the maximum; a window wholly
+    in the padding, possible with dilation or ONNX's pads, gives $-\infty$). ``convention``
+    reads and checks the layer as another framework does (:mod:`derive.conventions`).
 
     >>> max_pool2d([[[0, 1, 2], [3, 4, 5], [6, 7, 8]]], 2, stride=1)
     [[[4, 5], [7, 8]]]
@@ -140,7 +162,9 @@ def max_pool2d(
 
     return _pool(
         input,
-        lambda shape: pool2d_windows(shape, kernel_size, stride, padding, dilation, ceil_mode),
+        lambda shape: pool2d_windows(
+            shape, kernel_size, stride, padding, dilation, ceil_mode, convention
+        ),
         reduce,
     )
 
@@ -151,8 +175,9 @@ def avg_pool2d(
     stride: Any = None,
     padding: Any = 0,
     ceil_mode: bool = False,
-    count_include_pad: bool = True,
+    count_include_pad: bool | None = None,
     divisor_override: int | None = None,
+    convention: Any = None,
 ) -> sp.Array:
     r"""Every output element of ``torch.nn.functional.avg_pool2d``, with torch's divisor.
 
@@ -162,7 +187,9 @@ def avg_pool2d(
 
     $D_{i,j}$ is ``divisor_override`` if given; else, with ``count_include_pad``, the window's
     area clipped to the padded input (the part of a ``ceil_mode`` window past the padding
-    never counts); else the number of input entries in the window.
+    never counts); else the number of input entries in the window. ``count_include_pad=None``
+    is the convention's default: torch's ``True``, ONNX's 0; TensorFlow, Keras and JAX never
+    count the padding (:mod:`derive.conventions`).
 
     >>> avg_pool2d([[[0, 1, 2], [3, 4, 5], [6, 7, 8]]], 2, stride=1)
     [[[2, 3], [5, 6]]]
@@ -180,6 +207,9 @@ def avg_pool2d(
             ) from None
         if divisor_override == 0:
             raise ShapeError("divisor_override must be non-zero, got divisor_override=0")
+    from derive.conventions import convention_named  # the conventions build on this core
+
+    count_include_pad = convention_named(convention).count_include_pad(count_include_pad)
 
     def reduce(vals, rows, cols, area):
         if divisor_override is not None:
@@ -196,6 +226,6 @@ def avg_pool2d(
 
     return _pool(
         input,
-        lambda shape: pool2d_windows(shape, kernel_size, stride, padding, 1, ceil_mode),
+        lambda shape: pool2d_windows(shape, kernel_size, stride, padding, 1, ceil_mode, convention),
         reduce,
     )

@@ -35,6 +35,7 @@ __all__ = [
     "conv_transpose_rule",
     "conv_output_size",
     "pool_output_size",
+    "pool_size_formula",
     "conv_transpose_output_size",
     "resolve_conv_padding",
     "same_padding",
@@ -60,6 +61,13 @@ class Rule:
         if self.size is None:  # pragma: no cover - a guard holds wherever there is no formula
             raise ShapeError("no output size: the configuration breaks one of torch's checks")
         return self.size
+
+
+def _convention(name: object):
+    """The registry entry of a convention (imported here: the conventions build on this module)."""
+    from derive.conventions import convention_named
+
+    return convention_named(name)  # type: ignore[arg-type]
 
 
 def floor_div(numerator: sp.Expr, divisor: sp.Expr) -> sp.Expr:
@@ -212,6 +220,7 @@ def conv_output_size(
     stride: Dim = 1,
     padding: Padding1d = 0,
     dilation: Dim = 1,
+    convention: object = None,
 ) -> sp.Expr:
     r"""Output size of a convolution (cross-correlation) along one axis.
 
@@ -230,11 +239,27 @@ def conv_output_size(
     n - 2
     >>> conv_output_size(n, 3, stride=2, padding=1)
     floor(n/2 - 1/2) + 1
+
+    ``convention`` reads ``padding`` as another framework does (:mod:`derive.conventions`):
+
+    >>> conv_output_size(n, 3, stride=2, padding="SAME", convention="tf")
+    ceiling(n/2)
     """
+    if convention is not None:
+        rule = _convention(convention).conv(size, kernel_size, stride, padding, dilation)
+        return rule.output_size()
     return conv_rule(size, kernel_size, stride, padding, dilation).output_size()
 
 
-def _pool_size(n, k, s, d, lo, hi, ceil_mode: bool) -> sp.Expr:
+def pool_size_formula(n, k, s, d, lo, hi, ceil_mode: bool) -> sp.Expr:
+    r"""torch's pooling size from read values (no guards), ``ceil_mode``'s last window included.
+
+    Shared by :func:`pool_rule` and the conventions of other frameworks
+    (:mod:`derive.conventions`) that pool by the same rule with other acceptance checks.
+
+    >>> pool_size_formula(5, 2, 2, 1, 0, 0, True)
+    3
+    """
     span = d * (k - 1) + 1
     total = n + lo + hi - span
     if not ceil_mode:
@@ -278,7 +303,7 @@ def pool_rule(
     )
     if first_rejection(guards):  # no formula past a failed check (e.g. a zero stride)
         return Rule(guards, None)
-    out = _pool_size(n, k, s, d, lo, hi, ceil_mode)
+    out = pool_size_formula(n, k, s, d, lo, hi, ceil_mode)
     guards += (
         Guard(
             "kernel_size",
@@ -298,6 +323,7 @@ def pool_output_size(
     padding: Dim | tuple[Dim, Dim] = 0,
     dilation: Dim = 1,
     ceil_mode: bool = False,
+    convention: object = None,
 ) -> sp.Expr:
     r"""Output size of max or average pooling along one axis (torch's rule, ``ceil_mode`` included).
 
@@ -324,7 +350,12 @@ def pool_output_size(
     >>> n = sp.Symbol("n", integer=True, positive=True)
     >>> pool_output_size(n, 2, ceil_mode=True)
     floor(n/2 - 1/2) + 1
+    >>> pool_output_size(5, 3, 1, (3, 0), convention="onnx")  # beyond half the kernel
+    6
     """
+    if convention is not None:
+        rule = _convention(convention).pool(size, kernel_size, stride, padding, dilation, ceil_mode)
+        return rule.output_size()
     return pool_rule(size, kernel_size, stride, padding, dilation, ceil_mode).output_size()
 
 
@@ -378,8 +409,10 @@ def conv_transpose_output_size(
     kernel_size: Dim,
     stride: Dim = 1,
     padding: Dim | tuple[Dim, Dim] = 0,
-    output_padding: Dim = 0,
+    output_padding: Dim | None = 0,
     dilation: Dim = 1,
+    output_size: Dim | None = None,
+    convention: object = None,
 ) -> sp.Expr:
     r"""Output size of a transposed convolution along one axis.
 
@@ -395,7 +428,20 @@ def conv_transpose_output_size(
     >>> n = sp.Symbol("n", integer=True, positive=True)
     >>> conv_transpose_output_size(n, 4, stride=2, padding=1)
     2*n
+
+    ``output_size`` checks a requested size as ``ConvTranspose1d.forward`` does (the output
+    padding it implies is :func:`derive.conventions.layer.conv_transpose_padding`'s);
+    ``convention`` reads the arguments as another framework does:
+
+    >>> conv_transpose_output_size(n, 3, stride=2, padding="same", output_padding=None,
+    ...                            convention="keras")
+    2*n
     """
+    if convention is not None or output_size is not None:
+        rule = _convention(convention).conv_transpose(
+            size, kernel_size, stride, padding, output_padding, dilation, output_size
+        )
+        return rule.output_size()
     return conv_transpose_rule(
         size, kernel_size, stride, padding, output_padding, dilation
     ).output_size()

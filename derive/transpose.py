@@ -101,13 +101,28 @@ def plan_conv_transpose2d(
     groups: int = 1,
     dilation: Any = 1,
     bias_shape: tuple[int, ...] | None = None,
+    output_size: Any = None,
+    convention: Any = None,
 ) -> TransposePlan:
-    """Validate a transposed convolution as torch does and plan its gathers."""
+    """Validate a transposed convolution as torch does and plan its gathers.
+
+    ``output_size`` is ``ConvTranspose2d.forward``'s (torch chooses the output padding) or
+    ONNX's and TensorFlow's ``output_shape``; ``convention`` reads the arguments as another
+    framework does (:mod:`derive.conventions`).
+    """
     check_layout(input_shape, batched=False)
     if len(weight_shape) != 4:
         raise ShapeError(f"weight must be (C_in, C_out/groups, kH, kW), got shape {weight_shape}")
     g = read_groups(groups)
     enforce(channel_guards(input_shape, weight_shape, g, bias_shape, transposed=True))
+    if convention is not None or output_size is not None:
+        from derive.conventions.transposed import transposed_axes  # builds on this core
+
+        rows, cols = transposed_axes(
+            convention, input_shape[1:], weight_shape[2:], stride, padding, output_padding,
+            dilation, output_size,
+        )  # fmt: skip
+        return TransposePlan(Windows2d(rows, cols), input_shape[0], weight_shape[1] * g, g)
     params = [
         int_pair(value, name)
         for value, name in ((stride, "stride"), (padding, "padding"),
@@ -129,6 +144,8 @@ def conv_transpose2d(
     output_padding: Any = 0,
     groups: int = 1,
     dilation: Any = 1,
+    output_size: Any = None,
+    convention: Any = None,
 ) -> sp.Array:
     r"""Every output element of ``torch.nn.functional.conv_transpose2d`` (unbatched input).
 
@@ -136,6 +153,10 @@ def conv_transpose2d(
     Y_{o,r,q} = b_o + \sum_{c,\,(i,a),\,(j,e)} X_{c,i,j}\, W_{c,o,a,e},
     \quad i s_h - p_h + a d_h = r,\; j s_w - p_w + e d_w = q
     $$
+
+    ``output_size=(H, W)`` asks for a size as ``ConvTranspose2d.forward`` does; ``convention``
+    reads the arguments as another framework does (``padding="same", output_padding=None,
+    convention="keras"``: Keras's ``Conv2DTranspose``), cropping $p_\text{top}$ rows first.
 
     >>> conv_transpose2d([[[0, 1], [2, 3]]], [[[[0, 1], [2, 3]]]])
     [[[0, 0, 1], [0, 4, 6], [4, 12, 9]]]
@@ -146,8 +167,9 @@ def conv_transpose2d(
     w, wshape = read_tensor(weight, "weight")
     b, bshape = (None, None) if bias is None else read_tensor(bias, "bias")
     plan = plan_conv_transpose2d(
-        xshape, wshape, stride, padding, output_padding, groups, dilation, bshape
-    )
+        xshape, wshape, stride, padding, output_padding, groups, dilation, bshape, output_size,
+        convention,
+    )  # fmt: skip
     (height, width), out = plan.out_shape, []
     for o in range(plan.c_out):
         for r in range(height):
@@ -168,6 +190,8 @@ def conv_transpose2d_terms(
     output_padding: Any = 0,
     groups: int = 1,
     dilation: Any = 1,
+    output_size: Any = None,
+    convention: Any = None,
 ) -> list[Term]:
     """The products that make output element ``index = (o, r, q)`` of :func:`conv_transpose2d`.
 
@@ -183,7 +207,10 @@ def conv_transpose2d_terms(
     """
     x, xshape = read_tensor(input, "input")
     w, wshape = read_tensor(weight, "weight")
-    plan = plan_conv_transpose2d(xshape, wshape, stride, padding, output_padding, groups, dilation)
+    plan = plan_conv_transpose2d(
+        xshape, wshape, stride, padding, output_padding, groups, dilation, None, output_size,
+        convention,
+    )  # fmt: skip
     o, r, q = index
     shape = (plan.c_out, *plan.out_shape)
     if not all(0 <= v < n for v, n in zip(index, shape)):

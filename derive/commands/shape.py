@@ -13,7 +13,16 @@ from derive.errors import ShapeError
 from derive.grammar import parse_size
 from derive.ops import OPS, Op
 
-__all__ = ["HELP", "configure", "run", "parse_padding", "compute"]
+__all__ = [
+    "HELP",
+    "configure",
+    "run",
+    "parse_padding",
+    "compute",
+    "layer_values",
+    "add_convention_options",
+    "COMMANDS",
+]
 
 #: the operations on the command line, by their registry ``cli`` name
 COMMANDS: dict[str, Op] = {op.cli: op for op in OPS.values()}
@@ -37,8 +46,15 @@ _OPTIONS: dict[str, tuple[str, object]] = {
 }
 
 
-def parse_padding(text: str) -> object:
-    """``same``, ``valid``, one expression, or ``LO,HI``."""
+def parse_padding(text: str, convention: object = None) -> object:
+    """A padding spelling of the convention (``same``, ``valid``; ``SAME``...), one expression,
+    or ``LO,HI``."""
+    from derive.conventions import convention_named
+
+    entry = convention_named(convention)  # type: ignore[arg-type]
+    for spelling in entry.paddings:
+        if text == spelling or (not entry.case_sensitive and text.lower() == spelling.lower()):
+            return text
     if text in ("same", "valid"):
         return text
     parts = text.split(",")
@@ -46,7 +62,7 @@ def parse_padding(text: str) -> object:
         return parse_size(text, "padding")
     if len(parts) == 2:
         return (parse_size(parts[0], "padding"), parse_size(parts[1], "padding"))
-    raise ShapeError(f"padding must be N, LO,HI, 'same' or 'valid', got padding={text!r}")
+    raise ShapeError(f"padding must be N, LO,HI or a padding string, got padding={text!r}")
 
 
 def _takers(name: str) -> str:
@@ -65,8 +81,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--ceil-mode", action="store_true", help=f"ceil_mode ({_takers('ceil_mode')})"
     )
     parser.add_argument(
-        "--output-padding", default="0", help=f"output_padding ({_takers('output_padding')})"
+        "--output-padding", default="0",
+        help=f"output_padding ({_takers('output_padding')}); 'none': Keras infers it",
     )
+    add_convention_options(parser)
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--latex", action="store_true", help="print the formula as LaTeX")
     fmt.add_argument("--json", action="store_true", help="print a JSON object")
@@ -75,23 +93,39 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read(name: str, text: object) -> object:
+def add_convention_options(parser: argparse.ArgumentParser) -> None:
+    """``--convention`` and ``--output-size`` (shared with ``derive solve``)."""
+    from derive.conventions import CONVENTIONS
+
+    parser.add_argument(
+        "--convention", choices=tuple(CONVENTIONS), default=None,
+        help="read padding as this framework does (default torch): tf and jax take SAME/VALID, "
+        "keras valid/same/causal/full, onnx an auto_pad value or LO,HI pads",
+    )  # fmt: skip
+    parser.add_argument(
+        "--output-size", default=None,
+        help="conv-transpose: the output size asked for (torch's output_size, ONNX's and "
+        "TensorFlow's output_shape)",
+    )  # fmt: skip
+
+
+def _read(name: str, text: object, convention: object = None) -> object:
     """One option's value, read with derive's grammar."""
     if name == "padding":
-        return parse_padding(text)  # type: ignore[arg-type]
+        return parse_padding(text, convention)  # type: ignore[arg-type]
     if name == "ceil_mode":
         return bool(text)
+    if name == "output_padding" and isinstance(text, str) and text.lower() == "none":
+        return None
     return parse_size(text, name)  # type: ignore[arg-type]
 
 
-def compute(args: argparse.Namespace) -> sp.Expr:
-    """The size formula of ``args.operation``, through its registry entry."""
-    op = COMMANDS[args.operation]
-    size = parse_size(args.size, "size")
-    kernel = parse_size(args.kernel, "kernel")
+def layer_values(args: argparse.Namespace, op: Op) -> dict[str, object]:
+    """The shape parameters of ``op`` given on the command line, read (``--convention`` too)."""
+    convention = getattr(args, "convention", None)
     given = {name: getattr(args, name) for name in _OPTIONS}
     values = {
-        name: _read(name, text)
+        name: _read(name, text, convention)
         for name, text in given.items()
         if text is not None and name != "output_padding" and op.takes(name, shape=True)
     }
@@ -100,11 +134,27 @@ def compute(args: argparse.Namespace) -> sp.Expr:
             raise ShapeError(f"{flag} applies to {_takers(name)} only, not {args.operation}")
     if op.takes("output_padding", shape=True):
         values["output_padding"] = _read("output_padding", given["output_padding"])
-    return op.size(size, kernel, **values)
+    if getattr(args, "output_size", None) is not None:
+        if not op.takes("output_padding", shape=True):
+            raise ShapeError(f"--output-size applies to conv-transpose only, not {args.operation}")
+        values["output_size"] = parse_size(args.output_size, "output_size")
+    if convention is not None:
+        values["convention"] = convention
+    return values
+
+
+def compute(args: argparse.Namespace) -> sp.Expr:
+    """The size formula of ``args.operation``, through its registry entry."""
+    op = COMMANDS[args.operation]
+    size = parse_size(args.size, "size")
+    kernel = parse_size(args.kernel, "kernel")
+    return op.size(size, kernel, **layer_values(args, op))
 
 
 def run(args: argparse.Namespace) -> int:
     result = compute(args)
+    if args.url and args.convention not in (None, "torch"):
+        raise ShapeError("the explorer shows torch's convention only; drop --url or --convention")
     if args.url:
         from derive.explorer.cli import shape_url  # the explorer only when asked for
 

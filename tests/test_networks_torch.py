@@ -493,22 +493,19 @@ def test_errors_name_the_layer():
     assert output_shape(net, (1, 1, 14, 14)) == (1, 2)
 
 
-def test_unsupported_layers_and_untraceable_forwards_are_named():
-    with pytest.raises(ShapeError, match=r"^1 \(LPPool2d\): unsupported layer type"):
-        output_shape(nn.Sequential(nn.ReLU(), nn.LPPool2d(2, 2)), (1, 1, 8, 8))
-
+def test_data_dependent_forwards_and_unknown_functions_are_refused_by_name():
     class DataDependent(nn.Module):
         def forward(self, x):
             return x if x.sum() > 0 else -x
 
-    with pytest.raises(ShapeError, match=r"^block \(DataDependent\): torch.fx cannot trace"):
+    with pytest.raises(ShapeError, match=r"^block\.bool \(bool\): .*needs a tensor's values"):
         output_shape(nn.Sequential(OrderedDict(block=DataDependent())), (1, 2))
 
     class Fourier(nn.Module):
         def forward(self, x):
             return torch.fft.fft(x)
 
-    with pytest.raises(ShapeError, match=r"unsupported function .*fft"):
+    with pytest.raises(ShapeError, match=r"^Fourier: unsupported function torch\.\S*fft"):
         output_shape(Fourier(), (1, 4))
 
 
@@ -516,7 +513,7 @@ def test_symbolic_resnet_formulas_match_torch_at_many_sizes():
     net = slim("ResNet-18")
     H, W = size_symbol("H"), size_symbol("W")
     t = trace(net, (1, 1, H, W))
-    stage4 = [layer for layer in t.layers if layer.path == "4.1.iadd"][0].shape
+    stage4 = [layer for layer in t.layers if layer.path == "4.1.add_"][0].shape
     assert stage4[2] == sp.floor((H - 1) / 32) + 1
     captured = {}
     hook = net[4][1].register_forward_hook(lambda m, i, o: captured.update(shape=tuple(o.shape)))

@@ -23,19 +23,25 @@ in :attr:`Admissible.unresolved` (then the boxes are an outer bound, and
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy.core.relational import Relational
 
 from derive.errors import ShapeError
 from derive.networks.quasi import evaluate, quasi
-from derive.networks.rules import Constraint
+from derive.params import integer_valued
+
+if TYPE_CHECKING:  # pragma: no cover
+    from derive.networks.rules import Constraint
 
 __all__ = [
+    "satisfiable",
     "IntegerSet",
     "Run",
     "Box",
@@ -160,14 +166,6 @@ def _atoms(condition: sp.Basic) -> list[Relational]:
     raise ShapeError(f"cannot solve the condition {condition}")
 
 
-def _ceil(x: Fraction) -> int:
-    return -((-x.numerator) // x.denominator)
-
-
-def _floor(x: Fraction) -> int:
-    return x.numerator // x.denominator
-
-
 _ALL: KSet = [(0, None)]
 
 
@@ -183,9 +181,9 @@ def _relation_kset(kind: type, v0: Fraction, delta: Fraction) -> KSet:
         hit: KSet = [(int(root), int(root))] if root.denominator == 1 and root >= 0 else []
         return hit if kind is sp.Eq else _complement(hit)
     if delta > 0:
-        lo = _ceil(root) if kind is sp.Ge else _floor(root) + 1
+        lo = math.ceil(root) if kind is sp.Ge else math.floor(root) + 1
         return [(max(lo, 0), None)]
-    hi = _floor(root) if kind is sp.Ge else _ceil(root) - 1
+    hi = math.floor(root) if kind is sp.Ge else math.ceil(root) - 1
     return [(0, hi)] if hi >= 0 else []
 
 
@@ -273,7 +271,7 @@ def solve(condition: sp.Basic, symbol: sp.Symbol) -> IntegerSet | None:
         if q is None:
             return None
         differences.append((atom, d, q))
-        period = period * q.period // math.gcd(period, q.period)
+        period = math.lcm(period, q.period)
     if period > MAX_PERIOD:
         return None
     classes: list[tuple[int, KSet]] = []
@@ -477,14 +475,6 @@ def _factor_cases(factors: Sequence[sp.Expr], m: int) -> Iterable[list[tuple[sp.
             yield [(factors[0], d), *rest]
 
 
-def _integer_valued(expr: sp.Expr) -> bool:
-    if expr.is_integer:
-        return True
-    if isinstance(expr, sp.Piecewise):
-        return all(_integer_valued(value) for value, _ in expr.args)
-    return False
-
-
 def _product_clause(condition: sp.Basic) -> list[Alternative] | None:
     """``Eq(c * f1 * f2 * ..., v)`` with integer univariate factors, split into cases."""
     if not isinstance(condition, sp.Eq):
@@ -502,7 +492,7 @@ def _product_clause(condition: sp.Basic) -> list[Alternative] | None:
         else:
             factors.append(f)
     for f in factors:
-        if not _integer_valued(f) or len(f.free_symbols) != 1:
+        if not integer_valued(f) or len(f.free_symbols) != 1:
             return None
         if quasi(f, next(iter(f.free_symbols))) is None:
             return None
@@ -566,9 +556,16 @@ class _Solver:
             self.cache[key] = solve(condition, symbol)
         return self.cache[key]
 
+    def nonempty(self, condition: sp.Basic, symbol: sp.Symbol) -> bool | None:
+        solved = self.solve(condition, symbol)
+        return None if solved is None else not solved.is_empty()
+
     def subset(self, a: sp.Basic, b: sp.Basic, symbol: sp.Symbol) -> bool:
         diff = self.solve(sp.And(a, sp.Not(b)), symbol)
         return diff is not None and diff.is_empty()
+
+
+_SHARED = _Solver()
 
 
 def solve_constraints(
@@ -614,6 +611,37 @@ def solve_constraints(
         result.append(Box(sizes, conditions))
     result.sort(key=lambda b: tuple(b.sizes[s].min() or 0 for s in symbols))
     return Admissible(tuple(symbols), tuple(result), tuple(constraints), tuple(unresolved))
+
+
+@functools.lru_cache(maxsize=4096)
+def satisfiable(condition: sp.Basic) -> bool | None:
+    """Whether some positive integer sizes satisfy ``condition``; ``None`` when derive cannot
+    tell (the condition ties sizes together in a way :func:`solve_constraints` cannot split).
+
+    >>> H, W = sp.symbols("H W", integer=True, positive=True)
+    >>> satisfiable(sp.Eq(sp.Mod(H, 2), 1) & sp.Eq(sp.Mod(H + 1, 2), 1))
+    False
+    >>> satisfiable(sp.Eq(sp.Mod(H, 2), 1) & (W > 3))
+    True
+    """
+    condition = expand_cases(condition)
+    if condition in (sp.true, True):
+        return True
+    if condition in (sp.false, False):
+        return False
+    if not condition.free_symbols:
+        return bool(evaluate(condition, {}))
+    alternatives = _dnf(condition)
+    if alternatives is None:
+        return None
+    unknown = False
+    for alternative in alternatives:
+        verdicts = [_SHARED.nonempty(cond, s) for s, cond in alternative.items()]
+        if all(v is True for v in verdicts):
+            return True
+        if all(v is not False for v in verdicts):
+            unknown = True
+    return None if unknown else False
 
 
 def _nonempty(solver: _Solver, condition: sp.Basic, symbol: sp.Symbol) -> bool:

@@ -34,7 +34,7 @@ __all__ = [
     "quasi",
     "evaluate",
     "identically_equal",
-    "decide",
+    "for_all_sizes",
     "tidy",
     "compose",
     "cases",
@@ -56,10 +56,6 @@ class Quasi:
 _CONSTANT = Quasi(Fraction(0), 1)
 
 
-def _lcm(a: int, b: int) -> int:
-    return a * b // math.gcd(a, b)
-
-
 def quasi(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
     r"""The slope and period of ``expr`` in ``symbol``, or ``None`` if it is not quasi-linear.
 
@@ -78,58 +74,85 @@ def quasi(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
         return _CONSTANT
     if expr == symbol:
         return Quasi(Fraction(1), 1)
-    if isinstance(expr, sp.Add):
-        slope, period = Fraction(0), 1
-        for arg in expr.args:
-            q = quasi(arg, symbol)
-            if q is None:
-                return None
-            slope += q.slope
-            period = _lcm(period, q.period)
-        return Quasi(slope, period)
-    if isinstance(expr, sp.Mul):
-        dependent = [a for a in expr.args if a.has(symbol)]
-        constant = sp.Mul(*[a for a in expr.args if not a.has(symbol)])
-        if len(dependent) != 1 or not constant.is_Rational:
-            return None
-        q = quasi(dependent[0], symbol)
+    rule = _RULES.get(type(expr))
+    if rule is None:
+        for kind, candidate in _RULES.items():
+            if isinstance(expr, kind):
+                rule = candidate
+                break
+    return None if rule is None else rule(expr, symbol)
+
+
+def _sum(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
+    slope, period = Fraction(0), 1
+    for arg in expr.args:
+        q = quasi(arg, symbol)
         if q is None:
             return None
-        return Quasi(q.slope * Fraction(int(constant.p), int(constant.q)), q.period)
-    if isinstance(expr, (sp.floor, sp.ceiling)):
-        q = quasi(expr.args[0], symbol)
-        if q is None:
+        slope += q.slope
+        period = math.lcm(period, q.period)
+    return Quasi(slope, period)
+
+
+def _product(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
+    dependent = [a for a in expr.args if a.has(symbol)]
+    constant = sp.Mul(*[a for a in expr.args if not a.has(symbol)])
+    if len(dependent) != 1 or not constant.is_Rational:
+        return None
+    q = quasi(dependent[0], symbol)
+    if q is None:
+        return None
+    return Quasi(q.slope * Fraction(int(constant.p), int(constant.q)), q.period)
+
+
+def _rounding(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
+    q = quasi(expr.args[0], symbol)
+    if q is None:
+        return None
+    return Quasi(q.slope, math.lcm(q.period, q.slope.denominator))
+
+
+def _modulo(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
+    a, m = expr.args
+    if not m.is_Integer or m == 0:
+        return None
+    q = quasi(a, symbol)
+    if q is None:
+        return None
+    inner = q.slope / int(m)
+    return Quasi(Fraction(0), math.lcm(q.period, inner.denominator))
+
+
+def _branches(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
+    """``Max``/``Min``/``Piecewise``: pieces of one slope, conditions periodic."""
+    piecewise = isinstance(expr, sp.Piecewise)
+    pieces = [e for e, _ in expr.args] if piecewise else list(expr.args)
+    slope: Fraction | None = None
+    period = 1
+    for piece in pieces:
+        q = quasi(piece, symbol)
+        if q is None or (slope is not None and q.slope != slope):
             return None
-        return Quasi(q.slope, _lcm(q.period, q.slope.denominator))
-    if isinstance(expr, sp.Mod):
-        a, m = expr.args
-        if not m.is_Integer or m == 0:
+        slope = q.slope
+        period = math.lcm(period, q.period)
+    for _, condition in expr.args if piecewise else ():
+        p = _boolean_period(condition, symbol)
+        if p is None:
             return None
-        q = quasi(a, symbol)
-        if q is None:
-            return None
-        inner = q.slope / int(m)
-        return Quasi(Fraction(0), _lcm(q.period, inner.denominator))
-    if isinstance(expr, (sp.Max, sp.Min, sp.Piecewise)):
-        pieces = (
-            [e for e, _ in expr.args] if isinstance(expr, sp.Piecewise) else list(expr.args)
-        )
-        conditions = [c for _, c in expr.args] if isinstance(expr, sp.Piecewise) else []
-        slope: Fraction | None = None
-        period = 1
-        for piece in pieces:
-            q = quasi(piece, symbol)
-            if q is None or (slope is not None and q.slope != slope):
-                return None
-            slope = q.slope
-            period = _lcm(period, q.period)
-        for condition in conditions:
-            p = _boolean_period(condition, symbol)
-            if p is None:
-                return None
-            period = _lcm(period, p)
-        return Quasi(slope or Fraction(0), period)
-    return None
+        period = math.lcm(period, p)
+    return Quasi(slope or Fraction(0), period)
+
+
+_RULES = {
+    sp.Add: _sum,
+    sp.Mul: _product,
+    sp.floor: _rounding,
+    sp.ceiling: _rounding,
+    sp.Mod: _modulo,
+    sp.Max: _branches,
+    sp.Min: _branches,
+    sp.Piecewise: _branches,
+}
 
 
 def _boolean_period(condition: sp.Basic, symbol: sp.Symbol) -> int | None:
@@ -147,7 +170,7 @@ def _boolean_period(condition: sp.Basic, symbol: sp.Symbol) -> int | None:
             p = _boolean_period(arg, symbol)
             if p is None:
                 return None
-            period = _lcm(period, p)
+            period = math.lcm(period, p)
         return period
     return None
 
@@ -253,11 +276,16 @@ def identically_equal(a: sp.Basic, b: sp.Basic) -> bool:
     return True
 
 
-def decide(condition: sp.Basic) -> bool | None:
-    """``True``/``False`` when ``condition`` is decided for every size, else ``None``.
+def for_all_sizes(condition: sp.Basic) -> bool | None:
+    """``True`` when ``condition`` holds at every size, ``False`` when it fails at every
+    size, ``None`` when it depends on the sizes (or derive cannot prove either).
 
     Equalities are proved with :func:`identically_equal`; anything else must already be
     decided by SymPy.
+
+    >>> n = sp.Symbol("n", integer=True, positive=True)
+    >>> for_all_sizes(sp.Eq(sp.floor((n + 1) / 2), n - sp.floor(n / 2))), for_all_sizes(n > 3)
+    (True, None)
     """
     if condition is True or condition is sp.true:
         return True

@@ -10,6 +10,7 @@ from derive.networks import (  # noqa: F401
     handlers_einops,
     handlers_nn,
     handlers_resample,
+    handlers_sequence,
     handlers_shape,
     handlers_tensor,
 )

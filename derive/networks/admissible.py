@@ -476,17 +476,38 @@ def _factor_cases(factors: Sequence[sp.Expr], m: int) -> Iterable[list[tuple[sp.
 
 
 def _product_clause(condition: sp.Basic) -> list[Alternative] | None:
-    """``Eq(c * f1 * f2 * ..., v)`` with integer univariate factors, split into cases."""
+    r"""``Eq(c * f1 * f2 * ... + k, v)`` with integer univariate factors, split into cases:
+    each factor takes a divisor of $(v - k)/c$ (a zero product: some factor is zero)."""
     if not isinstance(condition, sp.Eq):
         return None
-    lhs, rhs = condition.lhs, condition.rhs
-    if lhs.is_Number and not rhs.is_Number:
-        lhs, rhs = rhs, lhs
-    if not rhs.is_Integer or rhs == 0:
+    terms = sp.Add.make_args(condition.lhs - condition.rhs)
+    constant = sp.Add(*[t for t in terms if t.is_Number])
+    rest = [t for t in terms if not t.is_Number]
+    if len(rest) != 1 or not constant.is_Rational:
         return None
-    coefficient, rest = sp.factor_terms(lhs).as_coeff_Mul()
+    coefficient, product = sp.factor_terms(rest[0]).as_coeff_Mul()
+    factors = _factors(product)
+    if factors is None or not coefficient.is_Rational or coefficient == 0:
+        return None
+    quotient = -constant / coefficient
+    if not quotient.is_Integer:
+        return []  # a product of integers is an integer: no case at all
+    if quotient == 0:
+        return [{next(iter(f.free_symbols)): sp.Eq(f, 0)} for f in factors]
+    alternatives: list[Alternative] = []
+    for case in _factor_cases(factors, int(quotient)):
+        alt: Alternative = {}
+        for f, value in case:
+            s = next(iter(f.free_symbols))
+            alt[s] = _and(alt.get(s), sp.Eq(f, value))
+        alternatives.append(alt)
+    return alternatives
+
+
+def _factors(product: sp.Expr) -> list[sp.Expr] | None:
+    """The integer-valued, quasi-linear, one-size factors of ``product`` (None otherwise)."""
     factors: list[sp.Expr] = []
-    for f in sp.Mul.make_args(rest):
+    for f in sp.Mul.make_args(product):
         if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp > 0:
             factors += [f.base] * int(f.exp)
         else:
@@ -496,20 +517,7 @@ def _product_clause(condition: sp.Basic) -> list[Alternative] | None:
             return None
         if quasi(f, next(iter(f.free_symbols))) is None:
             return None
-    if not coefficient.is_Rational or coefficient == 0:
-        return None
-    quotient = rhs / coefficient
-    if not quotient.is_Integer:
-        return []  # a product of integers is an integer: no case at all
-    target = int(quotient)
-    alternatives: list[Alternative] = []
-    for case in _factor_cases(factors, target):
-        alt: Alternative = {}
-        for f, value in case:
-            s = next(iter(f.free_symbols))
-            alt[s] = _and(alt.get(s), sp.Eq(f, value))
-        alternatives.append(alt)
-    return alternatives
+    return factors
 
 
 def _dnf(condition: sp.Basic) -> list[Alternative] | None:

@@ -72,6 +72,7 @@ class Outcome:
     constraints: list[Constraint] = field(default_factory=list)
     output: Any = None
     rejection: str | None = None
+    static: list[Constraint] = field(default_factory=list)
 
 
 def _join(prefix: str, name: str) -> str:
@@ -167,15 +168,15 @@ class _Run:
 
     def op_site(self, handler: Handler) -> tuple[Site, str | None]:
         """Where an operation happens: the layer it is part of, or its own row in user code."""
-        sink = self.outcome.constraints
+        sink, hints = self.outcome.constraints, self.outcome.static
         if not self.frames:
-            return Site(handler.label, handler.kind, sink), None
+            return Site(handler.label, handler.kind, sink, hints), None
         top = self.frames[-1]
         if top.hidden or top.layer:
-            return Site(top.path, top.kind, sink), None
+            return Site(top.path, top.kind, sink, hints), None
         count = top.ops.get(handler.label, 0)
         name = handler.label if count == 0 else f"{handler.label}_{count}"
-        return Site(_join(top.path, name), handler.kind, sink), name
+        return Site(_join(top.path, name), handler.kind, sink, hints), name
 
     def python(self, handler: Handler, site: Site, args: tuple, kwargs: dict) -> Any:
         """Run torch's own Python code for an operation, as one layer named by ``site``."""
@@ -305,7 +306,8 @@ class Machine:
 
     def _apply(self, rule: ModuleRule, module: nn.Module, frame: _Frame, args: tuple,
                kwargs: dict) -> Any:  # fmt: skip
-        site = Site(frame.path, frame.kind, self.active.outcome.constraints)  # type: ignore[union-attr]
+        outcome = self.active.outcome  # type: ignore[union-attr]
+        site = Site(frame.path, frame.kind, outcome.constraints, outcome.static)
         try:
             return rule(module, site, unwrap(args), unwrap(kwargs))
         except ShapeError:

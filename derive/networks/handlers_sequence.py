@@ -50,6 +50,8 @@ def _recurrent(cell_count: int) -> Any:
                 site.fail(f"Expected hidden state to be 3-D, got {show_shape(h)}")
             site.require(sp.Eq(h[1], batch), lambda h=h: f"Expected hidden size "
                          f"(.., {batch}, ..), got {show_shape(h)}")  # fmt: skip
+        site.static_for_export(length, "torch.export specialises a recurrent layer's "
+                               "sequence length (its fused kernel takes no symbolic length)")
         inner = directions * first[-1]
         out = (batch, length, inner) if batch_first else (length, batch, inner)
         return (tensor(out, dtype_of(args[0])), *[tensor(h, dtype_of(args[0])) for h in states])

@@ -107,7 +107,7 @@ for _name, _value in (("is_cuda", False), ("is_sparse", False), ("is_quantized",
                       ("is_meta", False), ("is_nested", False), ("is_mkldnn", False),
                       ("requires_grad", False), ("is_leaf", True), ("grad", None),
                       ("grad_fn", None), ("names", None), ("is_mps", False),
-                      ("is_xpu", False)):  # fmt: skip
+                      ("is_xpu", False), ("is_cpu", True)):  # fmt: skip
     _constant(_value, _name)
 
 

@@ -80,10 +80,18 @@ def show_shape(shape: Sequence[object]) -> str:
 class Site:
     """The layer being evaluated: its path (``"features.3"``), its kind and the constraint sink."""
 
-    __slots__ = ("path", "kind", "sink")
+    __slots__ = ("path", "kind", "sink", "hints")
 
-    def __init__(self, path: str, kind: str, sink: list[Constraint]) -> None:
+    def __init__(self, path: str, kind: str, sink: list[Constraint],
+                 hints: list[Constraint] | None = None) -> None:  # fmt: skip
         self.path, self.kind, self.sink = path, kind, sink
+        self.hints = hints
+
+    def static_for_export(self, size: sp.Expr, reason: str) -> None:
+        """Note that ``torch.export`` specialises ``size`` here (a recurrent layer's length):
+        an export specification must keep its symbols static."""
+        if self.hints is not None and sp.sympify(size).free_symbols:
+            self.hints.append(Constraint(self.path, self.kind, sp.sympify(size), reason))
 
     def label(self) -> str:
         return f"{self.path} ({self.kind})" if self.path else self.kind
@@ -98,7 +106,7 @@ class Site:
         cost no formatting.
         """
         verdict = for_all_sizes(condition)  # type: ignore[arg-type]
-        if verdict is True:
+        if verdict is True or (verdict is None and _implied(condition, self.sink)):
             return
         text = reason() if callable(reason) else reason
         if verdict is False:
@@ -131,6 +139,27 @@ class Site:
         size = tidy(size)
         self.require(sp.Ge(size, 1), lambda: f"{what} must be at least 1, got {size}")
         return size
+
+
+def _divisibility(condition: sp.Basic) -> tuple[sp.Symbol, int] | None:
+    """``(s, m)`` when ``condition`` is ``Eq(Mod(s, m), 0)`` for a size ``s``."""
+    if isinstance(condition, sp.Eq) and condition.rhs == 0 and isinstance(condition.lhs, sp.Mod):
+        s, m = condition.lhs.args
+        if isinstance(s, sp.Symbol) and m.is_Integer and m > 0:
+            return s, int(m)
+    return None
+
+
+def _implied(condition: sp.Basic, known: Sequence[Constraint]) -> bool:
+    r"""Whether ``condition`` holds wherever the divisibility conditions already required
+    ($m \mid s$) do: with $s = m k$ it becomes an identity (an einops axis $s/m$ then
+    multiplies back to $s$ in a reshape)."""
+    facts = [f for f in (_divisibility(c.condition) for c in known) if f is not None]
+    facts = [(s, m) for s, m in facts if condition.has(s)]
+    if not facts:
+        return False
+    put = {s: m * sp.Dummy(f"{s.name}_{m}", integer=True, positive=True) for s, m in facts}
+    return for_all_sizes(condition.xreplace(put)) is True
 
 
 def as_shape(shape: Sequence[object], name: str = "input_shape") -> Shape:

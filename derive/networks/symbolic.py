@@ -391,4 +391,6 @@ def unwrap(value: Any) -> Any:
         return [unwrap(v) for v in value]
     if isinstance(value, dict):
         return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, slice):
+        return slice(unwrap(value.start), unwrap(value.stop), unwrap(value.step))
     return value

@@ -48,6 +48,7 @@ class Case:
     output: Any
     constraints: tuple[Constraint, ...]
     rejection: str | None = None
+    static: tuple[Constraint, ...] = ()
 
     @property
     def condition(self) -> sp.Basic:
@@ -137,7 +138,8 @@ def _input(shape: Shape, dtype: torch.dtype | None) -> Any:
 
 def _merge(shapes: tuple[Shape, ...], outcomes: list[Outcome]) -> Trace:
     cases = tuple(
-        Case(o.path.assumptions, tuple(o.layers), o.output, tuple(o.constraints), o.rejection)
+        Case(o.path.assumptions, tuple(o.layers), o.output, tuple(o.constraints), o.rejection,
+             tuple(o.static))
         for o in outcomes
     )
     accepted = [c for c in cases if c.rejection is None]

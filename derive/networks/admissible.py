@@ -120,12 +120,39 @@ class IntegerSet:
             return f"no {name}"
         return " or ".join(_run_text(r, name, "<=", ">=", "mod") for r in self.runs)
 
+    def to_formula(self, name: str) -> str:
+        """Each run as ``name = P*k + r`` over a range of ``k`` (``H = 16*k, k >= 1``); runs
+        with several residues list them.
+
+        >>> IntegerSet((Run(16, None, 16, (0,)),)).to_formula("H")
+        'H = 16*k with k >= 1'
+        >>> IntegerSet((Run(3, 3), Run(7, 30, 8, (7,)))).to_formula("W")
+        'W = 3 or W = 8*k + 7 with 0 <= k <= 2'
+        """
+        if not self.runs:
+            return f"no {name}"
+        return " or ".join(_run_formula(r, name) for r in self.runs)
+
     def to_latex(self, name: str) -> str:
         r"""The same as :meth:`to_text` in LaTeX (``28 \le H \le 31``)."""
         if not self.runs:
             return r"\varnothing"
         parts = (_run_text(r, name, r"\le", r"\ge", "latex") for r in self.runs)
         return r" \;\text{or}\; ".join(parts)
+
+
+def _run_formula(r: Run, name: str) -> str:
+    if r.period == 1 or len(r.residues) != 1:
+        return _run_text(r, name, "<=", ">=", "mod")
+    residue = r.residues[0]
+    first = r.lo + (residue - r.lo) % r.period
+    k_lo = (first - residue) // r.period
+    k_hi = None if r.hi is None else (r.hi - residue) // r.period
+    form = f"{r.period}*k" + (f" + {residue}" if residue else "")
+    if k_hi == k_lo:
+        return f"{name} = {r.period * k_lo + residue}"
+    span = f"k >= {k_lo}" if k_hi is None else f"{k_lo} <= k <= {k_hi}"
+    return f"{name} = {form} with {span}"
 
 
 def _run_text(r: Run, name: str, le: str, ge: str, style: str) -> str:

@@ -21,6 +21,7 @@ period decides it for every size.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -276,26 +277,92 @@ def identically_equal(a: sp.Basic, b: sp.Basic) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=8192)
 def for_all_sizes(condition: sp.Basic) -> bool | None:
-    """``True`` when ``condition`` holds at every size, ``False`` when it fails at every
+    r"""``True`` when ``condition`` holds at every size, ``False`` when it fails at every
     size, ``None`` when it depends on the sizes (or derive cannot prove either).
 
-    Equalities are proved with :func:`identically_equal`; anything else must already be
-    decided by SymPy.
+    A relation compares the difference $D$ of its sides with 0. When $D$ is quasi-linear in
+    each size (slope $r_s$, period $P_s$) and the sizes are positive integers, its values over
+    the first period of every size bound it everywhere: $D(n + kP) = D(n) + r k P$, so with
+    every $r_s \ge 0$ the smallest value is met in the first period, with every $r_s \le 0$
+    the largest. Anything else must already be decided by SymPy.
 
     >>> n = sp.Symbol("n", integer=True, positive=True)
     >>> for_all_sizes(sp.Eq(sp.floor((n + 1) / 2), n - sp.floor(n / 2))), for_all_sizes(n > 3)
     (True, None)
+    >>> for_all_sizes(2 * sp.floor(n / 2) + 2 >= n), for_all_sizes(sp.Eq(sp.Mod(2 * n, 2), 1))
+    (True, False)
     """
     if condition is True or condition is sp.true:
         return True
     if condition is False or condition is sp.false:
         return False
-    if isinstance(condition, sp.Eq) and identically_equal(condition.lhs, condition.rhs):
+    if isinstance(condition, (sp.And, sp.Or)):
+        verdicts = [for_all_sizes(a) for a in condition.args]
+        wanted = isinstance(condition, sp.And)
+        if all(v is wanted for v in verdicts):
+            return wanted
+        return (not wanted) if any(v is (not wanted) for v in verdicts) else None
+    if isinstance(condition, sp.Not):
+        inner = for_all_sizes(condition.args[0])
+        return None if inner is None else not inner
+    if not isinstance(condition, Relational):
+        return None
+    difference = condition.lhs - condition.rhs
+    if isinstance(condition, (sp.Eq, sp.Ne)) and identically_equal(condition.lhs, condition.rhs):
+        return isinstance(condition, sp.Eq)
+    bounds = _bounds(difference)
+    if bounds is None:
+        return None
+    return _verdict(type(condition), *bounds)
+
+
+def _verdict(kind: type, lo: Fraction | None, hi: Fraction | None, zero: bool) -> bool | None:
+    """Whether ``D <kind> 0`` always (True), never (False) or sometimes (None), from bounds
+    ``lo <= D <= hi`` (``None``: unbounded) and whether ``D`` can be 0."""
+    if kind is sp.Eq:
+        return True if lo == hi == 0 else (False if not zero else None)
+    if kind is sp.Ne:
+        return False if lo == hi == 0 else (True if not zero else None)
+    if kind in (sp.Le, sp.Lt):
+        lo, hi = (None if hi is None else -hi), (None if lo is None else -lo)
+        kind = sp.Ge if kind is sp.Le else sp.Gt
+    if kind is sp.Ge:
+        if lo is not None and lo >= 0:
+            return True
+        return False if hi is not None and hi < 0 else None
+    if lo is not None and lo > 0:
         return True
-    if isinstance(condition, sp.Ne) and identically_equal(condition.lhs, condition.rhs):
-        return False
-    return None
+    return False if hi is not None and hi <= 0 else None
+
+
+def _bounds(d: sp.Basic) -> tuple[Fraction | None, Fraction | None, bool] | None:
+    """``(lo, hi, zero)``: bounds of ``d`` over all sizes and whether it can be 0, from its
+    first periods; None when ``d`` is not quasi-linear in positive integer sizes."""
+    symbols = sorted(d.free_symbols, key=lambda s: s.name)
+    if not symbols:
+        return None
+    ranges, slopes = [], []
+    for s in symbols:
+        start = 1 if s.is_positive else (0 if s.is_nonnegative else None)
+        q = quasi(d, s)
+        if start is None or not s.is_integer or q is None:
+            return None
+        ranges.append(range(start, start + q.period))
+        slopes.append(q.slope)
+    if math.prod(len(r) for r in ranges) > MAX_GRID:
+        return None
+    try:
+        values = [evaluate(d, dict(zip(symbols, p))) for p in product(*ranges)]
+    except (ValueError, KeyError, ZeroDivisionError):
+        return None
+    lo = min(values) if all(r >= 0 for r in slopes) else None
+    hi = max(values) if all(r <= 0 for r in slopes) else None
+    periodic = all(r == 0 for r in slopes)
+    zero = 0 in values if periodic else not (lo is not None and lo > 0 or
+                                             hi is not None and hi < 0)  # fmt: skip
+    return lo, hi, zero
 
 
 def tidy(expr: sp.Basic) -> sp.Basic:

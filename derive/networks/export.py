@@ -270,7 +270,8 @@ def _example(d: sp.Expr, symbols: Mapping[sp.Symbol, DimSpec | int],
             values[s] = int(sample[s])
         else:
             k = spec.minimum
-            while spec.multiple * k + spec.offset < 2 and (spec.maximum is None or k < spec.maximum):
+            top = spec.maximum
+            while spec.multiple * k + spec.offset < 2 and (top is None or k < top):
                 k += 1  # torch.export specialises sizes 0 and 1
             values[s] = spec.multiple * k + spec.offset
     return int(d.xreplace({s: sp.Integer(v) for s, v in values.items()}))

@@ -68,9 +68,9 @@ class UNet(nn.Module):
         self.stem = _block(dim, in_channels, widths[0])
         self.down = nn.ModuleList(_block(dim, widths[i], widths[i + 1]) for i in range(levels))
         self.pool = (nn.MaxPool2d if dim == 2 else nn.MaxPool3d)(2)
-        self.ups = nn.ModuleList(self._up(widths[i + 1], widths[i]) for i in reversed(range(levels)))
-        self.dec = nn.ModuleList(_block(dim, 2 * widths[i], widths[i])
-                                 for i in reversed(range(levels)))  # fmt: skip
+        rising = list(reversed(range(levels)))
+        self.ups = nn.ModuleList(self._up(widths[i + 1], widths[i]) for i in rising)
+        self.dec = nn.ModuleList(_block(dim, 2 * widths[i], widths[i]) for i in rising)
         self.head = (nn.Conv2d if dim == 2 else nn.Conv3d)(widths[0], classes, 1)
 
     def _up(self, cin: int, cout: int) -> nn.Module:

@@ -32,10 +32,13 @@ __all__ = [
     "Path",
     "Explorer",
     "branch",
+    "pinned",
     "DECIDER",
+    "PATH",
     "MAX_PATHS",
     "MAX_DECISIONS",
     "TooManyCases",
+    "Unsupported",
 ]
 
 #: most cases (runs of the forward) explored before derive refuses
@@ -44,12 +47,27 @@ MAX_PATHS = 256
 MAX_DECISIONS = 64
 
 
-class TooManyCases(ShapeError):
+class Unsupported(ShapeError):
+    """derive cannot follow this forward (an op without a rule, a data-dependent branch...).
+
+    A refusal, never a statement about the sizes torch accepts.
+    """
+
+
+class TooManyCases(Unsupported):
     """The forward's size-dependent branches split into more cases than derive explores."""
 
 
 #: how the running forward decides a size condition (set while derive runs a forward)
 DECIDER: ContextVar[Callable[[sp.Basic], bool] | None] = ContextVar("derive_decider", default=None)
+#: the running forward's path (to read sizes its assumptions pin to one value)
+PATH: ContextVar[Path | None] = ContextVar("derive_path", default=None)
+
+
+def pinned(expr: sp.Expr) -> sp.Expr | None:
+    """``expr`` as a number when the running forward's assumptions fix it (else None)."""
+    path = PATH.get()
+    return None if path is None else path.pinned(expr)
 
 
 def branch(condition: sp.Basic) -> bool:
@@ -130,6 +148,20 @@ class Path:
         decision = self._new(condition)
         self.decisions.append(decision)
         return decision.taken
+
+    def pinned(self, expr: sp.Expr) -> sp.Expr | None:
+        """``expr``'s value when this run's assumptions leave each of its sizes one value
+        (``assert h == 8`` pins ``h``), else None."""
+        from derive.networks.admissible import solve
+
+        values = {}
+        for s in expr.free_symbols:
+            about = [a for a in self.assumptions if a.free_symbols == {s}]
+            solved = solve(sp.And(*about), s) if about else None
+            if solved is None or solved.min() is None or solved.min() != solved.max():
+                return None
+            values[s] = sp.Integer(solved.min())
+        return expr.xreplace(values)
 
     def _new(self, condition: sp.Basic) -> Decision:
         known = self.assumptions

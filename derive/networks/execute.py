@@ -34,7 +34,7 @@ from torch.overrides import TorchFunctionMode
 
 from derive.errors import ShapeError, first_line
 from derive.networks.bind import HANDLERS, Handler
-from derive.networks.branches import DECIDER, Path
+from derive.networks.branches import DECIDER, PATH, Path
 from derive.networks.decompose import MODE
 from derive.networks.rules import Constraint, Site
 from derive.networks.symbolic import SymTensor, Unsupported, unwrap
@@ -349,7 +349,7 @@ class Machine:
         run = _Run(self, path)
         self.active = run
         mode = _Mode(run)
-        token, mode_token = DECIDER.set(path.decide), MODE.set(mode)
+        token, mode_token, path_token = DECIDER.set(path.decide), MODE.set(mode), PATH.set(path)
         try:
             with mode:
                 value = self.root(*inputs)
@@ -363,6 +363,7 @@ class Machine:
         finally:
             DECIDER.reset(token)
             MODE.reset(mode_token)
+            PATH.reset(path_token)
             self.active = None
         return run.outcome
 

@@ -235,7 +235,7 @@ def _linear(site: Site, args: tuple, kwargs: dict) -> Any:
         site.fail(f"weight must be 2D, got shape {show_shape(w)}")
     if not x:
         site.fail("both arguments to linear need to be at least 1D, but they are 0D and 2D")
-    return tensor(rules.linear_shape(site, x, in_features=int(w[1]), out_features=int(w[0])),
+    return tensor(rules.linear_shape(site, x, in_features=w[1], out_features=w[0]),
                   dtype_of(b["input"]))  # fmt: skip
 
 

@@ -324,13 +324,24 @@ def _where(site: Site, args: tuple, kwargs: dict) -> Any:
     return tensor(rt.broadcast_shapes(site, *shapes), _result_dtype(values[1:], False))
 
 
-@handles("Tensor.masked_fill", "torch.masked_fill", "Tensor.masked_fill_", label="masked_fill")
-def _masked_fill(site: Site, args: tuple, kwargs: dict) -> Any:
-    b = bind(site, args, kwargs, ("input", "mask", "value"), {})
-    x, mask = shape_of(site, b["input"]), shape_of(site, b["mask"], "mask")
-    out = rt.broadcast_shapes(site, x, mask, _operand_shape(site, b["value"]))
-    _no_growth(site, x, out)
-    return tensor(x, dtype_of(b["input"]))
+def _masked_fill(inplace: bool) -> Any:
+    def handler(site: Site, args: tuple, kwargs: dict) -> Any:
+        b = bind(site, args, kwargs, ("input", "mask", "value"), {})
+        x, mask = shape_of(site, b["input"]), shape_of(site, b["mask"], "mask")
+        if is_tensor(b["value"]) and shape_of(site, b["value"]):
+            site.fail("masked_fill_ only supports a 0-dimensional value tensor, but got tensor "
+                      f"with {len(shape_of(site, b['value']))} dimension(s).")  # fmt: skip
+        out = rt.broadcast_shapes(site, x, mask)
+        if inplace:
+            _no_growth(site, x, out)
+            return tensor(x, dtype_of(b["input"]))
+        return tensor(out, dtype_of(b["input"]))
+
+    return handler
+
+
+handles("Tensor.masked_fill", "torch.masked_fill")(_masked_fill(False))
+handles("Tensor.masked_fill_")(_masked_fill(True))
 
 
 @handles("Tensor.copy_", label="copy_")

@@ -456,7 +456,12 @@ def lift(expr: sp.Expr) -> sp.Expr:
     args = list(expr.args)
     for i, arg in enumerate(args):
         if arg.has(sp.Piecewise):
-            placeholder = sp.Dummy("u", integer=True)
+            inner = lift(arg)
+            # an integer placeholder only for an integer argument: SymPy would otherwise
+            # simplify floor(u) to u before the case split is substituted back
+            values = [v for v, _ in inner.args] if isinstance(inner, sp.Piecewise) else [inner]
+            integer = all(getattr(v, "is_integer", False) for v in values)
+            placeholder = sp.Dummy("u", integer=True) if integer else sp.Dummy("u", real=True)
             outer = lift(expr.func(*args[:i], placeholder, *args[i + 1 :]))
-            return compose(outer, placeholder, lift(arg))
+            return compose(outer, placeholder, inner)
     return expr  # pragma: no cover - has() found a split in some argument

@@ -494,7 +494,8 @@ def group_norm_shape(site: Site, x: Shape, *, num_groups: int,
     return x
 
 
-def linear_shape(site: Site, x: Shape, *, in_features: int, out_features: int) -> Shape:
+def linear_shape(site: Site, x: Shape, *, in_features: sp.Expr | int,
+                 out_features: sp.Expr | int) -> Shape:  # fmt: skip
     """``Linear``: the last dim must equal ``in_features`` and becomes ``out_features``."""
     if len(x) < 1:
         site.fail("expected at least 1D input, got a 0-d tensor")
@@ -503,4 +504,4 @@ def linear_shape(site: Site, x: Shape, *, in_features: int, out_features: int) -
         lambda: f"in_features={in_features} does not match the last dim {x[-1]} of input of shape "
         f"{show_shape(x)}",
     )
-    return (*x[:-1], sp.Integer(out_features))
+    return (*x[:-1], sp.sympify(out_features))

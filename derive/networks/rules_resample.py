@@ -243,7 +243,8 @@ def max_unpool_shape(site: Site, x: Shape, indices: Shape, output_size: Sequence
 
 def fractional_pool_shape(site: Site, x: Shape, spatial: int, kernel_size: object,
                           output_size: object) -> Shape:  # fmt: skip
-    """``fractional_max_pool{2,3}d``: each output size plus the kernel, less one, fits."""
+    """``fractional_max_pool{2,3}d``: each output size plus the kernel, less one, fits in
+    the input size (strictly smaller in 3-D, as torch's check has it)."""
     if len(x) not in (spatial + 1, spatial + 2):
         site.fail(f"fractional_max_pool{spatial}d(): Expected {spatial + 1}D or {spatial + 2}D "
                   f"tensor, but got: {list(x)}")  # fmt: skip
@@ -253,7 +254,8 @@ def fractional_pool_shape(site: Site, x: Shape, spatial: int, kernel_size: objec
     for name, n, k, o in zip(names, x[-spatial:], ks, outs):
         site.require(sp.Ge(o, 0), lambda o=o: f"Trying to create tensor with negative dimension "
                      f"{o}")  # fmt: skip
-        site.require(sp.Le(o + k - 1, n), lambda name=name, k=k, n=n: f"fractional_max_pool"
+        fits = sp.Le(o + k - 1, n) if spatial == 2 else sp.Lt(o + k - 1, n)  # as torch checks
+        site.require(fits, lambda name=name, k=k, n=n: f"fractional_max_pool"
                      f"{spatial}d(): pool {name} {k} too large relative to input {name} {n}")
     return (*x[: len(x) - spatial], *outs)
 

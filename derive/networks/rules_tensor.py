@@ -22,6 +22,7 @@ from typing import Any
 
 import sympy as sp
 
+from derive.networks.branches import Unsupported
 from derive.networks.quasi import cases, compose, for_all_sizes, lift, tidy
 from derive.networks.rules import Shape, Site, normalize_dim, numel, show_shape
 from derive.params import as_dim
@@ -471,6 +472,10 @@ def select_shape(site: Site, x: Shape, dim: object, index: object) -> Shape:
 # -- indexing --------------------------------------------------------------------------------
 
 
+def _unsupported(site: Site, what: str) -> Exception:
+    return Unsupported(f"{site.label()}: derive does not follow {what}")
+
+
 def slice_length(site: Site, n: sp.Expr, item: slice) -> sp.Expr:
     """How many entries ``item`` keeps of a dim of size ``n`` (steps must be positive)."""
     step = ONE if item.step is None else as_dim(item.step, "slice step")
@@ -500,7 +505,7 @@ def index_shape(site: Site, x: Shape, items: Any, index_shapes: dict[int, Shape]
     consumed = sum(1 for i, it in enumerate(items) if it is not None and it is not Ellipsis)
     ellipses = [i for i, it in enumerate(items) if it is Ellipsis]
     if len(ellipses) > 1:
-        site.fail("an index can only have a single ellipsis ('...')")
+        raise _unsupported(site, "indexing with several ellipses ('...')")
     if consumed > len(x):
         site.fail(f"too many indices for tensor of dimension {len(x)}")
     if ellipses:

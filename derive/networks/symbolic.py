@@ -28,7 +28,7 @@ import sympy as sp
 import torch
 
 from derive.errors import ShapeError
-from derive.networks.branches import TooManyCases, branch
+from derive.networks.branches import TooManyCases, Unsupported, branch, pinned
 
 __all__ = [
     "Unsupported",
@@ -42,13 +42,6 @@ __all__ = [
     "size_value",
     "shape_value",
 ]
-
-
-class Unsupported(ShapeError):
-    """derive cannot follow this forward (an op without a rule, a data-dependent branch...).
-
-    A refusal, never a statement about the sizes torch accepts.
-    """
 
 
 #: what a SymSize holds as an int: negative and huge, so that C code reading it fails loudly
@@ -110,6 +103,9 @@ def shape_value(shape: tuple[sp.Expr, ...]) -> Any:
 
 def _refuse(name: str) -> Callable[..., Any]:
     def method(self: SymSize, *args: Any, **kwargs: Any) -> Any:
+        value = pinned(self.expr)
+        if value is not None and value.is_Integer:
+            return getattr(int(value), name)(*args, **kwargs)
         raise Unsupported(
             f"{name} of the symbolic size {self.expr} (derive follows + - * // % / and "
             "comparisons of sizes; this one needs a number)"
@@ -248,6 +244,9 @@ class SymSize(int):
     # -- conversions -------------------------------------------------------------------
 
     def __index__(self) -> int:
+        value = pinned(self.expr)
+        if value is not None and value.is_Integer:
+            return int(value)
         raise Unsupported(
             f"the symbolic size {self.expr} used where Python needs a number "
             "(range(), a loop count, a list index...)"
@@ -255,6 +254,9 @@ class SymSize(int):
 
     def __int__(self) -> int:
         # Python turns whatever __int__ returns into a plain int: a formula cannot pass
+        value = pinned(self.expr)
+        if value is not None and value.is_Integer:
+            return int(value)
         raise Unsupported(
             f"__int__ of the symbolic size {self.expr}: int() must give a number (use // "
             "for a floor division of sizes)"

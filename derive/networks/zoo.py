@@ -359,8 +359,8 @@ def _eval(factory: Callable[[], nn.Module]) -> Callable[[], nn.Module]:
 ZOO: dict[str, Entry] = {
     "unet2d": Entry(_eval(lambda: UNet(2, 4)), (1, 1, H, W), {H: 64, W: 48},
                     "2-D U-Net, 4 levels, transposed convolutions"),
-    "unet2d_upsample": Entry(_eval(lambda: UNet(2, 4, up="upsample")), (1, 1, H, W),
-                             {H: 64, W: 48}, "2-D U-Net, 4 levels, bilinear Upsample"),
+    "unet2d_upsample": Entry(_eval(lambda: UNet(2, 3, up="upsample")), (1, 1, H, W),
+                             {H: 40, W: 48}, "2-D U-Net, 3 levels, bilinear Upsample"),
     "unet2d_pad": Entry(_eval(lambda: UNet(2, 3, up="pad")), (1, 1, H, W), {H: 40, W: 37},
                         "2-D U-Net, 3 levels, decoder padded to the skip's size"),
     "unet3d": Entry(_eval(lambda: UNet(3, 2, base=2)), (1, 1, D, H, W),

@@ -180,8 +180,8 @@ def test_normalisation_layers(data):
     c = data.draw(st.sampled_from([4, 4, 2, 3]))
     if kind.startswith("in"):
         d = int(kind[2])
-        m = getattr(nn, f"InstanceNorm{d}d")(4, affine=data.draw(st.booleans()),
-                                             track_running_stats=data.draw(st.booleans()))  # fmt: skip
+        affine, track = data.draw(st.booleans()), data.draw(st.booleans())
+        m = getattr(nn, f"InstanceNorm{d}d")(4, affine=affine, track_running_stats=track)
         rank = data.draw(st.integers(d, d + 2))
     elif kind == "gn":
         m = build(nn.GroupNorm, data.draw(st.sampled_from([1, 2, 4])), 4,

@@ -18,12 +18,13 @@ import sympy as sp
 
 torch = pytest.importorskip("torch")
 
+from networks_check import derive_shapes, evaluated, torch_shapes  # noqa: E402
+
 from derive.networks import zoo  # noqa: E402
 from derive.networks.admissible import solve_constraints  # noqa: E402
 from derive.networks.export import export, spec_from_trace  # noqa: E402
 from derive.networks.quasi import evaluate  # noqa: E402
 from derive.networks.trace import trace  # noqa: E402
-from networks_check import derive_shapes, evaluated, torch_shapes  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -143,8 +144,11 @@ def test_zoo_network_exports_with_derived_dynamic_shapes(name):
     x = torch.zeros(concrete(entry, other))
     with torch.no_grad():
         expected, got = net(x), program(x)
-    flat = (lambda y: [tuple(v.shape) for v in y] if isinstance(y, tuple) else tuple(y.shape))
-    assert flat(got) == flat(expected)
+    assert _flat(got) == _flat(expected)
+
+
+def _flat(y):
+    return [tuple(v.shape) for v in y] if isinstance(y, tuple) else tuple(y.shape)
 
 
 def _next_inside(spec, symbol, value):

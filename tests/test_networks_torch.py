@@ -540,3 +540,123 @@ def test_site_page_is_computed_deterministic_and_checked():
     assert "| 28 x 28 | `(1, 10)` | `(1, 10)` | agree |" in lenet_part
     assert "Eq(16*(((H//4)) - 2)*(((W//4)) - 2), 400)" in lenet_part  # torch's own guard
     assert "0x" not in first  # no addresses
+
+
+# -- forwards as people write them --------------------------------------------------------
+
+
+def test_reused_modules_are_applied_as_often_as_forward_applies_them():
+    p = nn.MaxPool2d(2)
+    assert output_shape(nn.Sequential(p, nn.ReLU(), p), (1, 1, 16, 16)) == (1, 1, 4, 4)
+    c = nn.Conv2d(1, 1, 3)
+    net = nn.Sequential(c, c, c)
+    assert output_shape(net, (1, 1, 16, 16)) == (1, 1, 10, 10)
+    assert [layer.path for layer in trace(net, (1, 1, 16, 16)).layers] == ["0", "1", "2"]
+
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pool = nn.MaxPool2d(2)
+            self.blocks = nn.ModuleList([nn.Conv2d(1, 1, 3, padding=1)] * 3)
+
+        def forward(self, x):
+            for block in self.blocks:
+                x = block(x)
+            return self.pool(self.pool(x))
+
+    H = size_symbol("H")
+    t = trace(Twice(), (1, 1, H, 8))
+    assert [(layer.path, layer.kind) for layer in t.layers] == [
+        ("blocks.0", "Conv2d"), ("blocks.1", "Conv2d"), ("blocks.2", "Conv2d"),
+        ("pool", "MaxPool2d"), ("pool#2", "MaxPool2d"),
+    ]  # fmt: skip
+    assert t.output == (1, 1, sp.floor(H / 4), 2)
+    for n in range(1, 20):
+        agree(Twice(), (1, 1, n, 8), solve=True)
+
+
+def test_trace_stays_the_function_once_its_module_is_imported():
+    import importlib
+
+    output_shape(nn.ReLU(), (1, 2))
+    importlib.import_module("derive.networks.trace")
+    from derive.networks import trace as imported
+
+    assert callable(imported) and imported(nn.ReLU(), (1, 2)).output == (1, 2)
+
+
+class SkipBlock(nn.Module):
+    """A decoder block whose skip connection is optional: ``isinstance(skip, Tensor)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(4, 2, 2, stride=2)
+        self.conv = nn.Conv2d(4, 2, 3, padding=1)
+
+    def forward(self, x, skip=None):
+        x = self.up(x)
+        if isinstance(skip, torch.Tensor):
+            x = torch.cat([x, skip], dim=1)
+        return self.conv(x)
+
+
+class WithSkip(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(2, 4, 3, stride=2, padding=1)
+        self.block = SkipBlock()
+
+    def forward(self, x):
+        return self.block(self.down(x), x)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 20), st.integers(1, 20))
+def test_isinstance_tests_on_skip_connections_keep_the_skip(h, w):
+    agree(WithSkip(), (1, 2, h, w), solve=True)
+
+
+class LoopUntilSmall(nn.Module):
+    """Halves while the width exceeds 8: a loop on a size."""
+
+    def forward(self, x):
+        while x.shape[-1] > 8:
+            x = F.max_pool1d(x, 2)
+        return x
+
+
+def test_loops_on_sizes_are_cases_when_bounded_and_refused_when_not():
+    for n in (*range(1, 20), 33, 64, 65, 100):
+        agree(LoopUntilSmall(), (1, 1, n), symbolic=())
+    with pytest.raises(ShapeError, match="size-dependent decisions along one run"):
+        trace(LoopUntilSmall(), (1, 1, size_symbol("L")))
+
+
+def test_unused_inputs_are_reported():
+    class Ignores(nn.Module):
+        def forward(self, x, y):
+            return x * 2
+
+    t = trace(Ignores(), [(1, 2), (3, size_symbol("L"))])
+    assert t.output == (1, 2)
+    assert t.unused == ("Ignores: tensor argument 2 of forward (shape (3, L)) is never used",)
+
+
+def test_einops_patterns_and_layers_agree_with_torch():
+    einops = pytest.importorskip("einops")
+    from einops.layers.torch import Rearrange, Reduce
+
+    class Patches(nn.Module):
+        def forward(self, x):
+            y = einops.rearrange(x, "b c (h p) (w q) -> b (h w) (p q c)", p=4, q=2)
+            z = einops.reduce(x, "b c (h 2) w -> b c h w", "max")
+            return y, einops.repeat(z, "b c h w -> b c h w r", r=3)
+
+    layers = nn.Sequential(Rearrange("b c (h p) w -> b h (p w c)", p=3),
+                           Reduce("b h d -> b d", "mean"))  # fmt: skip
+    for h in range(1, 14):
+        for w in (1, 2, 4, 5, 8):
+            agree(Patches(), (2, 3, h, w), solve=True)
+            agree(layers, (2, 3, h, w), solve=True)
+    adm = admissible_sizes(Patches(), (1, 3, size_symbol("H"), size_symbol("W")))
+    assert adm.to_text() == "H >= 4 with H = 0 mod 4, W >= 2 with W = 0 mod 2"

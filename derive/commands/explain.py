@@ -145,6 +145,9 @@ def _text(t: Any, admissible: Any, spec: Any) -> str:
     if len(t.cases) > 1:
         out += ["", f"the forward branches on sizes: {len(t.cases)} cases, each assuming:"]
         out += [f"  case {i + 1}: {_assumed(c)}" for i, c in enumerate(t.cases)]
+    if t.unused:
+        out += ["", "inputs never used (their sizes do not matter):"]
+        out += [f"  {u}" for u in t.unused]
     if t.constraints:
         out += ["", "conditions on the input sizes:"]
         out += [f"  {c.path} ({c.kind}): {c.condition}" for c in t.constraints]
@@ -168,6 +171,7 @@ def _payload(args: argparse.Namespace, t: Any, admissible: Any, spec: Any) -> di
         "output": _shape_text(t.output) if isinstance(t.output, tuple) else str(t.output),
         "cases": [{"assumed": [str(a) for a in c.assumptions], "rejection": c.rejection}
                   for c in t.cases],  # fmt: skip
+        "unused": list(t.unused),
         "conditions": [
             {"path": c.path, "type": c.kind, "condition": str(c.condition)}
             for c in t.constraints

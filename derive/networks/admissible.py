@@ -273,7 +273,9 @@ def _combine(condition: sp.Basic, leaves: dict[Relational, KSet]) -> KSet:
     return result
 
 
-def solve(condition: sp.Basic, symbol: sp.Symbol) -> IntegerSet | None:
+def solve(
+    condition: sp.Basic, symbol: sp.Symbol, max_period: int = MAX_PERIOD
+) -> IntegerSet | None:
     r"""All positive integers ``n`` with ``condition`` true at ``symbol = n``, exactly.
 
     ``condition`` is a SymPy relation (or ``And``/``Or``/``Not`` of relations) between
@@ -299,7 +301,7 @@ def solve(condition: sp.Basic, symbol: sp.Symbol) -> IntegerSet | None:
             return None
         differences.append((atom, d, q))
         period = math.lcm(period, q.period)
-    if period > MAX_PERIOD:
+    if period > max_period:
         return None
     classes: list[tuple[int, KSet]] = []
     for n0 in range(1, period + 1):
@@ -582,13 +584,16 @@ def _merge(a: Alternative, b: Alternative) -> Alternative:
 
 
 class _Solver:
-    def __init__(self) -> None:
+    def __init__(self, max_period: int = MAX_PERIOD) -> None:
         self.cache: dict[tuple[sp.Basic, sp.Symbol], IntegerSet | None] = {}
+        self.max_period = max_period
 
     def solve(self, condition: sp.Basic, symbol: sp.Symbol) -> IntegerSet | None:
         key = (condition, symbol)
         if key not in self.cache:
-            self.cache[key] = solve(condition, symbol)
+            if len(self.cache) > 20000:
+                self.cache.clear()
+            self.cache[key] = solve(condition, symbol, self.max_period)
         return self.cache[key]
 
     def nonempty(self, condition: sp.Basic, symbol: sp.Symbol) -> bool | None:
@@ -600,7 +605,10 @@ class _Solver:
         return diff is not None and diff.is_empty()
 
 
-_SHARED = _Solver()
+#: the solver deciding which sides of a size branch are possible: quick, so with a smaller
+#: period bound (a side it cannot decide is explored)
+BRANCH_PERIOD = 1 << 8
+_SHARED = _Solver(BRANCH_PERIOD)
 
 
 def solve_constraints(

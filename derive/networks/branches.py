@@ -45,6 +45,9 @@ __all__ = [
 MAX_PATHS = 256
 #: most size-dependent decisions along one run (a loop on a size would never end)
 MAX_DECISIONS = 64
+#: most assumptions a new condition is checked against (a side that cannot be ruled out
+#: is explored; the cases found still partition the sizes)
+MAX_CHECKED = 12
 
 
 class Unsupported(ShapeError):
@@ -152,19 +155,21 @@ class Path:
     def pinned(self, expr: sp.Expr) -> sp.Expr | None:
         """``expr``'s value when this run's assumptions leave each of its sizes one value
         (``assert h == 8`` pins ``h``), else None."""
-        from derive.networks.admissible import solve
+        from derive.networks.admissible import BRANCH_PERIOD, solve
 
         values = {}
         for s in expr.free_symbols:
             about = [a for a in self.assumptions if a.free_symbols == {s}]
-            solved = solve(sp.And(*about), s) if about else None
+            solved = solve(sp.And(*about), s, BRANCH_PERIOD) if about else None
             if solved is None or solved.min() is None or solved.min() != solved.max():
                 return None
             values[s] = sp.Integer(solved.min())
         return expr.xreplace(values)
 
     def _new(self, condition: sp.Basic) -> Decision:
-        known = self.assumptions
+        known = tuple(a for a in self.assumptions if a.free_symbols & condition.free_symbols)
+        if len(known) > MAX_CHECKED:  # deep in a loop on sizes: explore both sides
+            return Decision(condition, True, forked=True)
         yes = satisfiable(sp.And(*known, condition))
         no = satisfiable(sp.And(*known, _negate(condition)))
         if yes is False:

@@ -73,6 +73,7 @@ class Outcome:
     output: Any = None
     rejection: str | None = None
     static: list[Constraint] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)
 
 
 def _join(prefix: str, name: str) -> str:
@@ -139,7 +140,22 @@ class _Run:
         self.machine = machine
         self.outcome = Outcome(path)
         self.frames: list[_Frame] = []
+        self.used: set[int] = set()
 
+    def use(self, values: Any) -> None:
+        """Mark the derive tensors among ``values`` as read by an operation."""
+        for t in _tensors_in(values):
+            self.used.add(id(t))
+
+    def check_used(self, frame: _Frame, args: tuple, kwargs: dict, value: Any) -> None:
+        """Note the tensors passed to ``frame``'s forward that it neither read nor returned."""
+        returned = {id(t) for t in _tensors_in(value)}
+        for i, t in enumerate(_tensors_in((args, kwargs))):
+            if id(t) not in self.used and id(t) not in returned:
+                self.outcome.unused.append(
+                    f"{frame.label()}: tensor argument {i + 1} of forward (shape "
+                    f"{tuple(t.derive_shape)}) is never used"
+                )
     # -- frames ------------------------------------------------------------------------
 
     def enter(self, module: nn.Module) -> _Frame:
@@ -203,6 +219,16 @@ class _Run:
         self.outcome.layers.append(Layer(site.path, site.kind, shape))
 
 
+def _tensors_in(value: Any) -> list[SymTensor]:
+    if isinstance(value, SymTensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for v in value for t in _tensors_in(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _tensors_in(v)]
+    return []
+
+
 def _describe(func: Any) -> str:
     owner = getattr(func, "__self__", None)
     if owner is not None and hasattr(owner, "__objclass__"):
@@ -231,6 +257,7 @@ class _Mode(TorchFunctionMode):
                 f"{run.where()}: unsupported {_describe(func)}: derive has no shape rule for it"
             )
         site, name = run.op_site(handler)
+        run.use((args, kwargs))
         if handler.raw:
             value = run.python(handler, site, args, kwargs or {})
         else:
@@ -292,6 +319,8 @@ class Machine:
         value = None
         try:
             rule = module_rule(module)
+            if rule is not None:
+                run.use((args, kwargs))
             value = (
                 self._apply(rule, module, frame, args, kwargs) if rule is not None
                 else forward(*args, **kwargs)
@@ -302,6 +331,7 @@ class Machine:
             raise Raised(frame.label(), exc) from exc
         finally:
             run.exit(frame, value)
+        run.check_used(frame, args, kwargs, value)
         return value
 
     def _apply(self, rule: ModuleRule, module: nn.Module, frame: _Frame, args: tuple,

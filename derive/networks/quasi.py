@@ -44,6 +44,9 @@ __all__ = [
 
 #: the largest grid of points :func:`identically_equal` is willing to check
 MAX_GRID = 1 << 14
+#: the largest grid :func:`for_all_sizes` evaluates to bound an inequality (it runs at every
+#: condition a layer meets, so it stays small; beyond it the condition is left undecided)
+BOUNDS_GRID = 1 << 10
 
 
 @dataclass(frozen=True)
@@ -347,11 +350,11 @@ def _bounds(d: sp.Basic) -> tuple[Fraction | None, Fraction | None, bool] | None
     for s in symbols:
         start = 1 if s.is_positive else (0 if s.is_nonnegative else None)
         q = quasi(d, s)
-        if start is None or not s.is_integer or q is None:
+        if start is None or not s.is_integer or q is None or q.period > BOUNDS_GRID:
             return None
         ranges.append(range(start, start + q.period))
         slopes.append(q.slope)
-    if math.prod(len(r) for r in ranges) > MAX_GRID:
+    if math.prod(q_range.stop - q_range.start for q_range in ranges) > BOUNDS_GRID:
         return None
     try:
         values = [evaluate(d, dict(zip(symbols, p))) for p in product(*ranges)]

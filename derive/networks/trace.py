@@ -49,6 +49,7 @@ class Case:
     constraints: tuple[Constraint, ...]
     rejection: str | None = None
     static: tuple[Constraint, ...] = ()
+    unused: tuple[str, ...] = ()
 
     @property
     def condition(self) -> sp.Basic:
@@ -78,6 +79,15 @@ class Trace:
                     if s not in seen:
                         seen.append(s)
         return seen
+
+    @property
+    def unused(self) -> tuple[str, ...]:
+        """Tensors passed to a ``forward`` (the network's or a submodule's) that it never read
+        nor returned: their sizes cannot matter, and derive says so rather than stay quiet."""
+        out: list[str] = []
+        for case in self.cases:
+            out += [u for u in case.unused if u not in out]
+        return tuple(out)
 
     @property
     def assumptions(self) -> tuple[sp.Basic, ...]:
@@ -139,7 +149,7 @@ def _input(shape: Shape, dtype: torch.dtype | None) -> Any:
 def _merge(shapes: tuple[Shape, ...], outcomes: list[Outcome]) -> Trace:
     cases = tuple(
         Case(o.path.assumptions, tuple(o.layers), o.output, tuple(o.constraints), o.rejection,
-             tuple(o.static))
+             tuple(o.static), tuple(o.unused))
         for o in outcomes
     )
     accepted = [c for c in cases if c.rejection is None]

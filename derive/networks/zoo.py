@@ -34,7 +34,8 @@ from torch import Tensor, nn
 from derive.grammar import size_symbol
 
 __all__ = ["Entry", "ZOO", "UNet", "ViT", "ConvNeXtBlock", "InvertedResidual", "ASPP", "FPN",
-           "WaveNet", "LSTMOverConv", "TransformerNet", "PadToEven"]  # fmt: skip
+           "WaveNet", "LSTMOverConv", "TransformerNet", "PadToEven", "Bottleneck", "resnet50",
+           "mobilenet_v2"]  # fmt: skip
 
 H, W, D, L = (size_symbol(n) for n in ("H", "W", "D", "L"))
 
@@ -104,6 +105,52 @@ def _pad_to(x: Tensor, skip: Tensor) -> Tensor:
         diff = skip.shape[axis] - x.shape[axis]
         pad += [diff // 2, diff - diff // 2]
     return F.pad(x, pad)
+
+
+# -- ResNet-50 ---------------------------------------------------------------------------------
+
+
+class Bottleneck(nn.Module):
+    """ResNet-50's block: 1x1 reduce, 3x3 (strided), 1x1 expand by 4, batch norms, and the
+    shortcut (a strided 1x1 convolution when the shape changes), added in place."""
+
+    def __init__(self, cin: int, width: int, stride: int = 1) -> None:
+        super().__init__()
+        cout = 4 * width
+        self.conv1 = nn.Conv2d(cin, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, cout, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(cout)
+        self.shortcut = (
+            nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            if stride != 1 or cin != cout else nn.Identity()
+        )  # fmt: skip
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(y)))
+        y = self.bn3(self.conv3(y))
+        y += self.shortcut(x)
+        return F.relu(y)
+
+
+def resnet50(width: float = 1.0, classes: int = 1000) -> nn.Module:
+    """ResNet-50: a 7x7 stride-2 stem, max pooling, stages of 3, 4, 6 and 3 bottlenecks
+    (53 convolutions), global average pooling and a Linear layer."""
+    c = _c(64, width)
+    layers: list[nn.Module] = [nn.Conv2d(3, c, 7, 2, 3, bias=False), nn.BatchNorm2d(c),
+                               nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)]  # fmt: skip
+    cin = c
+    for i, blocks in enumerate((3, 4, 6, 3)):
+        w = _c(64 * 2**i, width)
+        stage = [Bottleneck(cin, w, 1 if i == 0 else 2)]
+        stage += [Bottleneck(4 * w, w) for _ in range(blocks - 1)]
+        layers.append(nn.Sequential(*stage))
+        cin = 4 * w
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, classes)]
+    return nn.Sequential(*layers)
 
 
 # -- ViT ---------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ of them. A program that rejects sizes eager torch runs is specialised in effect 
 or runtime assertions are narrower); derive's programs are run at sizes inside its
 specification, where they must all run. The counts close the table.
 
-Run: ``.venv/bin/python benchmarks/bench_export.py``.
+Run: ``.venv/bin/python benchmarks/bench_export.py`` (it takes no options; ``--quick`` is
+accepted and changes nothing: one export of each kind is already the least).
 """
 
 from __future__ import annotations

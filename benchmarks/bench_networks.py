@@ -13,7 +13,8 @@ about time).
    answer checked against torch forward passes at its edges.
 4. The input sizes LeNet accepts, each boundary checked with a torch forward pass.
 
-Run: ``.venv/bin/python benchmarks/bench_networks.py`` (``--repeat N``, default 5).
+Run: ``.venv/bin/python benchmarks/bench_networks.py`` (``--repeat N``, default 5;
+``--quick``: 2).
 """
 
 from __future__ import annotations
@@ -144,7 +145,10 @@ def bench_lenet() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="two runs each")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 2
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)
     bench_resnet50(args.repeat)

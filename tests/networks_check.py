@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 
+import pytest
 import torch
 
 from derive import ShapeError
@@ -24,6 +25,17 @@ from derive.networks.trace import trace
 
 TORCH_ERRORS = (RuntimeError, ValueError, IndexError, TypeError, NotImplementedError,
                 AssertionError, ZeroDivisionError)  # fmt: skip
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: threads only add overhead (and contention on a shared machine).
+
+    Test modules import it (``from networks_check import one_thread``) to use it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _many(shapes):
@@ -81,8 +93,8 @@ def derive_shapes(module, shapes, dtype=None):
 def agree(module, shapes, symbolic=None, dtype=None, grad=False, solve=False, path=None):
     """Assert derive and torch agree at ``shapes`` (one shape or a list of shapes).
 
-    ``symbolic``: the (input, axis) positions made symbols (default: the spatial axes of
-    input 0, i.e. axes from 2 on); ``path``: the module path rejections must name.
+    ``symbolic``: the (input, axis) positions made symbols, or axes of input 0 (default: the
+    spatial axes of input 0, from 2 on); ``path``: the module path rejections must name.
     """
     many = _many(shapes)
     expected = torch_shapes(module, shapes, dtype, grad)
@@ -96,7 +108,8 @@ def agree(module, shapes, symbolic=None, dtype=None, grad=False, solve=False, pa
         assert got == expected, (shapes, got, expected)
     listed = [list(s) for s in (shapes if many else [shapes])]
     if symbolic is None:
-        symbolic = [(0, a) for a in range(2, len(listed[0]))]
+        symbolic = range(2, len(listed[0]))
+    symbolic = [p if isinstance(p, tuple) else (0, p) for p in symbolic]
     if not symbolic:
         return expected
     symbols = {pos: size_symbol(f"n{pos[0]}_{pos[1]}") for pos in symbolic}
@@ -114,7 +127,7 @@ def agree(module, shapes, symbolic=None, dtype=None, grad=False, solve=False, pa
     accepted = all(evaluate(c.condition, point) for c in t.constraints)
     assert accepted == (expected is not None), (shapes, [str(c) for c in t.constraints])
     if expected is not None:
-        assert evaluated(_output_at(t, point), point) == expected, (shapes, t.output)
+        assert evaluated(output_at(t, point), point) == expected, (shapes, t.output)
     if solve:
         adm = solve_constraints(t.constraints, t.symbols)
         assert adm.exact, [str(c) for c in adm.unresolved]
@@ -122,7 +135,7 @@ def agree(module, shapes, symbolic=None, dtype=None, grad=False, solve=False, pa
     return expected
 
 
-def _output_at(t, point):
+def output_at(t, point):
     """The output formula of the case holding at ``point`` (cases may differ in rank)."""
     if t.output is not None:
         return t.output

@@ -18,18 +18,16 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 F = torch.nn.functional
 
-from networks_check import Lambda, agree, build, positions  # noqa: E402
+from networks_check import (  # noqa: E402
+    Lambda,
+    agree,
+    build,
+    one_thread,  # noqa: E402, F401  (the autouse fixture)
+    positions,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 EXAMPLES = settings(max_examples=40, deadline=None)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def sizes(draw, rank, low=1, high=7):

@@ -15,17 +15,14 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-from networks_check import Lambda, agree, positions  # noqa: E402
+from networks_check import (  # noqa: E402
+    Lambda,
+    agree,
+    one_thread,  # noqa: E402, F401  (the autouse fixture)
+    positions,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def shape(draw, rank=None, low=1, high=5):

@@ -8,7 +8,6 @@ slimmed (few channels) and run on zero tensors under ``torch.no_grad``.
 
 from __future__ import annotations
 
-import warnings
 from collections import OrderedDict
 
 import pytest
@@ -20,98 +19,29 @@ from derive import ShapeError, output_shape
 from derive.grammar import size_symbol
 from derive.networks import admissible_sizes, trace
 from derive.networks.admissible import solve_constraints
-from derive.networks.quasi import evaluate
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
 F = torch.nn.functional
 
+from networks_check import (  # noqa: E402
+    agree,
+    build,
+    evaluated,
+    ints,
+    one_thread,  # noqa: E402, F401  (the autouse fixture)
+    torch_shapes,
+)
+
 from derive.networks import classic  # noqa: E402  (needs torch)
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
-TORCH_ERRORS = (RuntimeError, ValueError, IndexError)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: threads only add overhead (and contention on a shared machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def torch_shape(module, shape, grad=False):
     """The shape(s) torch's forward returns for a zero input, or None if it raises."""
-    x = torch.zeros(tuple(shape), requires_grad=grad)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if grad:
-                y = module(x)
-            else:
-                with torch.no_grad():
-                    y = module(x)
-    except TORCH_ERRORS:
-        return None
-    if isinstance(y, (tuple, list)):
-        return tuple(tuple(t.shape) for t in y)
-    return tuple(y.shape)
-
-
-def ints(shape):
-    if shape and isinstance(shape[0], tuple):
-        return tuple(ints(s) for s in shape)
-    return tuple(int(d) for d in shape)
-
-
-def evaluated(shape, point):
-    if shape and isinstance(shape[0], tuple):
-        return tuple(evaluated(s, point) for s in shape)
-    return tuple(int(evaluate(d, point)) for d in shape)
-
-
-def agree(module, shape, symbolic=None, grad=False, solve=False):
-    """Assert derive and torch agree at ``shape``; ``symbolic`` lists positions made symbols."""
-    expected = torch_shape(module, shape, grad)
-    try:
-        got = ints(output_shape(module, shape))
-    except ShapeError as exc:
-        assert expected is None, f"derive rejected {shape} ({exc}) but torch gives {expected}"
-    else:
-        assert expected is not None, f"derive gives {got} for {shape} but torch rejects"
-        assert got == expected, (shape, got, expected)
-    positions = range(2, len(shape)) if symbolic is None else symbolic
-    symbols = {i: size_symbol(f"n{i}") for i in positions}
-    if not symbols:
-        return expected
-    sym_shape = tuple(symbols.get(i, d) for i, d in enumerate(shape))
-    point = {symbols[i]: shape[i] for i in symbols}
-    try:
-        t = trace(module, sym_shape)
-    except ShapeError as exc:
-        assert expected is None, f"symbolic trace rejects ({exc}) but torch accepts {shape}"
-        return expected
-    accepted = all(evaluate(c.condition, point) for c in t.constraints)
-    assert accepted == (expected is not None), (shape, [str(c) for c in t.constraints])
-    if expected is not None:
-        assert evaluated(t.output, point) == expected, (shape, t.output)
-    if solve:
-        adm = solve_constraints(t.constraints, t.symbols)
-        assert adm.exact
-        assert (point in adm) == (expected is not None), (shape, adm.to_text())
-    return expected
-
-
-def build(factory, *args, **kwargs):
-    """The module, or None when torch's constructor refuses the configuration."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return factory(*args, **kwargs)
-    except TORCH_ERRORS:
-        return None
+    return torch_shapes(module, shape, grad=grad)
 
 
 CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}

@@ -18,12 +18,17 @@ import sympy as sp
 
 torch = pytest.importorskip("torch")
 
-from networks_check import derive_shapes, evaluated, torch_shapes  # noqa: E402
+from networks_check import (  # noqa: E402
+    derive_shapes,
+    evaluated,
+    one_thread,  # noqa: E402, F401  (the autouse fixture)
+    output_at,
+    torch_shapes,
+)
 
 from derive.networks import zoo  # noqa: E402
 from derive.networks.admissible import solve_constraints  # noqa: E402
 from derive.networks.export import export, spec_from_trace  # noqa: E402
-from derive.networks.quasi import evaluate  # noqa: E402
 from derive.networks.trace import trace  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -31,14 +36,6 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 #: largest size tried per number of symbolic dims (3-D networks run on small volumes)
 LARGEST = {1: 140, 2: 72, 3: 20}
 _CACHE: dict = {}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def solved(name):
@@ -83,15 +80,6 @@ def concrete(entry, point, channels=None):
         i = next(i for i, d in enumerate(entry.input_shape) if i > 0 and isinstance(d, int))
         shape[i] = channels
     return tuple(shape)
-
-
-def output_at(t, point):
-    if t.output is not None:
-        return t.output
-    for case in t.cases:
-        if case.rejection is None and all(evaluate(a, point) for a in case.assumptions):
-            return case.output
-    raise AssertionError(point)
 
 
 @pytest.mark.parametrize("name", list(zoo.ZOO))

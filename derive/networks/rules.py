@@ -247,17 +247,25 @@ def conv_shape(
     (A ``Conv2d`` with ``padding_mode`` other than ``'zeros'`` pads with ``F.pad`` first, in
     its own code, and convolves without padding.)
     """
-    lead, c, sizes = split_batch(site, x, spatial)
-    _check_channels(site, x, c, in_channels)
     ks = ntuple(kernel_size, spatial, "kernel_size")
     ss = ntuple(stride, spatial, "stride")
     ds = ntuple(dilation, spatial, "dilation")
+    ps = [padding] * spatial if isinstance(padding, str) else ntuple(padding, spatial, "padding")
+    params = list(zip(ks, ss, ps, ds))
+    return _per_axis(site, x, spatial, in_channels, out_channels, conv_output_size, params)
+
+
+def _per_axis(site: Site, x: Shape, spatial: int, in_channels: int, out_channels: int,
+              formula: Callable[..., sp.Expr], params: Sequence[tuple]) -> Shape:  # fmt: skip
+    """The channel check, then ``formula(n, *params[axis])`` along each spatial axis (an
+    engine size function), each output size at least 1."""
+    lead, c, sizes = split_batch(site, x, spatial)
+    _check_channels(site, x, c, in_channels)
     out = []
     for axis, n in enumerate(sizes):
-        pad = padding if isinstance(padding, str) else ntuple(padding, spatial, "padding")[axis]
-        size = site.size(conv_output_size, n, ks[axis], ss[axis], pad, ds[axis])
+        size = site.size(formula, n, *params[axis])
         out.append(site.positive(size, f"output size along axis {axis + len(lead) + 1}"))
-    return (*lead, sp.Integer(out_channels), *out)
+    return (*lead, sp.sympify(out_channels), *out)
 
 
 def conv_transpose_shape(
@@ -279,20 +287,11 @@ def conv_transpose_shape(
     torch's CPU kernels sometimes return an empty tensor instead; derive does not copy
     that backend-dependent behaviour.)
     """
-    lead, c, sizes = split_batch(site, x, spatial)
-    _check_channels(site, x, c, in_channels)
-    ks = ntuple(kernel_size, spatial, "kernel_size")
-    ss = ntuple(stride, spatial, "stride")
-    ps = ntuple(padding, spatial, "padding")
-    ops = ntuple(output_padding, spatial, "output_padding")
-    ds = ntuple(dilation, spatial, "dilation")
-    out = []
-    for axis, n in enumerate(sizes):
-        size = site.size(
-            conv_transpose_output_size, n, ks[axis], ss[axis], ps[axis], ops[axis], ds[axis]
-        )
-        out.append(site.positive(size, f"output size along axis {axis + len(lead) + 1}"))
-    return (*lead, sp.Integer(out_channels), *out)
+    params = list(zip(*(ntuple(v, spatial, name) for v, name in (
+        (kernel_size, "kernel_size"), (stride, "stride"), (padding, "padding"),
+        (output_padding, "output_padding"), (dilation, "dilation")))))  # fmt: skip
+    return _per_axis(site, x, spatial, in_channels, out_channels, conv_transpose_output_size,
+                     params)  # fmt: skip
 
 
 def pool_shape(

@@ -3,8 +3,10 @@ r"""Shape rules, one function per layer family, in pure SymPy.
 A rule takes the input shape (a tuple of SymPy expressions) and the layer's arguments
 (named as in ``torch.nn``) and returns the output shape. Spatial sizes come from the
 engine's formulas (:func:`derive.conv_output_size`, :func:`derive.pool_output_size`,
-:func:`derive.conv_transpose_output_size`). Whatever torch checks in ``forward`` becomes a
-condition handed to :meth:`Site.require`: decided conditions pass or raise
+:func:`derive.conv_transpose_output_size`), looked up through the operation registry
+(:mod:`derive.ops`) when called, so what is patched there is what networks use. Whatever
+torch checks in ``forward`` becomes a condition handed to :meth:`Site.require`: decided
+conditions pass or raise
 :class:`derive.ShapeError` at once (naming the layer), undecided ones are recorded as
 :class:`Constraint` for :mod:`derive.networks.admissible`.
 
@@ -32,7 +34,7 @@ from derive.errors import ShapeError
 from derive.networks.branches import branch
 from derive.networks.quasi import compose, for_all_sizes, lift, tidy
 from derive.params import as_dim, pool_stride
-from derive.shapes import conv_output_size, conv_transpose_output_size, pool_output_size
+from derive.ops import CONV, CONV_TRANSPOSE, MAX_POOL
 
 __all__ = [
     "Shape",
@@ -252,7 +254,7 @@ def conv_shape(
     ds = ntuple(dilation, spatial, "dilation")
     ps = [padding] * spatial if isinstance(padding, str) else ntuple(padding, spatial, "padding")
     params = list(zip(ks, ss, ps, ds))
-    return _per_axis(site, x, spatial, in_channels, out_channels, conv_output_size, params)
+    return _per_axis(site, x, spatial, in_channels, out_channels, CONV.size, params)
 
 
 def _per_axis(site: Site, x: Shape, spatial: int, in_channels: int, out_channels: int,
@@ -290,7 +292,7 @@ def conv_transpose_shape(
     params = list(zip(*(ntuple(v, spatial, name) for v, name in (
         (kernel_size, "kernel_size"), (stride, "stride"), (padding, "padding"),
         (output_padding, "output_padding"), (dilation, "dilation")))))  # fmt: skip
-    return _per_axis(site, x, spatial, in_channels, out_channels, conv_transpose_output_size,
+    return _per_axis(site, x, spatial, in_channels, out_channels, CONV_TRANSPOSE.size,
                      params)  # fmt: skip
 
 
@@ -326,7 +328,7 @@ def pool_shape(
             )
     for axis, n in enumerate(sizes):
         size = site.size(
-            pool_output_size, n, ks[axis], ss[axis], ps[axis], ds[axis], bool(ceil_mode)
+            MAX_POOL.size, n, ks[axis], ss[axis], ps[axis], ds[axis], bool(ceil_mode)
         )
         out.append(site.positive(size, f"output size along axis {axis + len(lead) + 1}"))
     return (*lead, c, *out)

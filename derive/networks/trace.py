@@ -20,6 +20,7 @@ This module imports torch (lazily imported by :mod:`derive.networks`).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,19 @@ from derive.networks.execute import Layer, Machine, Outcome
 from derive.networks.rules import Constraint, Shape, as_shape
 from derive.networks.symbolic import new_tensor
 
-__all__ = ["Layer", "Case", "Trace", "trace", "output_shape", "read_inputs"]
+__all__ = [
+    "Layer",
+    "Case",
+    "Trace",
+    "UnusedInputWarning",
+    "trace",
+    "output_shape",
+    "read_inputs",
+]
+
+
+class UnusedInputWarning(UserWarning):
+    """A tensor passed to a ``forward`` was never read: the answer does not depend on it."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +149,10 @@ def trace(
         for path in Explorer():
             inputs = [_input(s, dtype) for s in shapes]
             outcomes.append(machine.run(inputs, path))
-    return _merge(shapes, outcomes)
+    result = _merge(shapes, outcomes)
+    for note in result.unused:
+        warnings.warn(note, UnusedInputWarning, stacklevel=2)
+    return result
 
 
 def _input(shape: Shape, dtype: torch.dtype | None) -> Any:

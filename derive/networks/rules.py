@@ -33,8 +33,8 @@ import sympy as sp
 from derive.errors import ShapeError
 from derive.networks.branches import branch
 from derive.networks.quasi import compose, for_all_sizes, lift, tidy
-from derive.params import as_dim, pool_stride
 from derive.ops import CONV, CONV_TRANSPOSE, MAX_POOL
+from derive.params import as_dim, pool_stride
 
 __all__ = [
     "Shape",

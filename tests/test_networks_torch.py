@@ -593,3 +593,54 @@ def test_einops_patterns_and_layers_agree_with_torch():
             agree(layers, (2, 3, h, w), solve=True)
     adm = admissible_sizes(Patches(), (1, 3, size_symbol("H"), size_symbol("W")))
     assert adm.to_text() == "H >= 4 with H = 0 mod 4, W >= 2 with W = 0 mod 2"
+
+
+class Shifted(nn.Module):
+    """Needs W = H + 2 (an assert, as in code that wants a fixed aspect)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3, padding=1)
+
+    def forward(self, x):
+        assert x.shape[-1] == x.shape[-2] + 2, "width must be height + 2"
+        return self.conv(x).flatten(2)
+
+
+class SquareAfterStride(nn.Module):
+    """Adds a feature map to its transpose after a strided convolution: needs
+    ceil(H/2) = ceil(W/2) (or a side of 1), which boxes cannot express."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y + y.transpose(-1, -2)
+
+
+def test_sizes_coupled_linearly_are_solved_exactly_and_exported_with_one_dim():
+    from derive.networks.export import export, export_spec
+
+    H, W = size_symbol("H"), size_symbol("W")
+    adm = admissible_sizes(Shifted(), (1, 1, H, W))
+    assert adm.exact and adm.to_text() == "H >= 1, W = H + 2"
+    for h in range(1, 8):
+        for w in range(1, 10):
+            accepted = torch_shape(Shifted(), (1, 1, h, w)) is not None
+            assert ((h, w) in adm) == accepted == (w == h + 2), (h, w)
+    spec = export_spec(Shifted(), (1, 1, H, W), {H: 4, W: 6})
+    assert "3: h + 2" in spec.text()
+    program = export(Shifted(), spec).module()
+    assert tuple(program(torch.zeros(1, 1, 7, 9)).shape) == (1, 2, 63)
+
+
+def test_sizes_coupled_otherwise_are_an_outer_bound_marked_as_such():
+    H, W = size_symbol("H"), size_symbol("W")
+    adm = admissible_sizes(SquareAfterStride(), (1, 1, H, W))
+    assert not adm.exact and "not split by derive" in adm.to_text()
+    for h in range(1, 9):
+        for w in range(1, 9):
+            accepted = torch_shape(SquareAfterStride(), (1, 1, h, w)) is not None
+            assert ((h, w) in adm) == accepted == adm.accepts((h, w)), (h, w)

@@ -397,19 +397,29 @@ def expand_cases(condition: sp.Basic) -> sp.Basic:
 
 @dataclass(frozen=True)
 class Box:
-    """One case of the answer: for each size, its set of accepted values (independently)."""
+    """One case of the answer: for each size, its set of accepted values (independently),
+    and ``relations`` tying sizes together (``W = H``): a size in :attr:`relations` is the
+    given formula of the others (its set in :attr:`sizes` is that formula's image)."""
 
     sizes: dict[sp.Symbol, IntegerSet]
     conditions: dict[sp.Symbol, sp.Basic] = field(repr=False, compare=False)
+    relations: dict[sp.Symbol, sp.Expr] = field(default_factory=dict)
 
     def __contains__(self, point: Mapping[sp.Symbol, int]) -> bool:
-        return all(point[s] in v for s, v in self.sizes.items())
+        if not all(point[s] in v for s, v in self.sizes.items()):
+            return False
+        values = {s: sp.Integer(point[s]) for s in self.sizes}
+        return all(point[s] == f.xreplace(values) for s, f in self.relations.items())
 
     def to_text(self) -> str:
-        return ", ".join(v.to_text(s.name) for s, v in self.sizes.items())
+        parts = [v.to_text(s.name) for s, v in self.sizes.items() if s not in self.relations]
+        return ", ".join(parts + [f"{s} = {f}" for s, f in self.relations.items()])
 
     def to_latex(self) -> str:
-        return r",\quad ".join(v.to_latex(sp.latex(s)) for s, v in self.sizes.items())
+        parts = [v.to_latex(sp.latex(s)) for s, v in self.sizes.items()
+                 if s not in self.relations]  # fmt: skip
+        parts += [f"{sp.latex(s)} = {sp.latex(f)}" for s, f in self.relations.items()]
+        return r",\quad ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -614,7 +624,13 @@ _SHARED = _Solver(BRANCH_PERIOD)
 def solve_constraints(
     constraints: Sequence[Constraint], symbols: Sequence[sp.Symbol]
 ) -> Admissible:
-    """Solve the conditions a trace collected over the input ``symbols``."""
+    """Solve the conditions a trace collected over the input ``symbols``.
+
+    An equation tying two sizes linearly (``W = H``, from ``x + x.transpose(-1, -2)`` or an
+    ``assert``) eliminates one of them first: it is substituted everywhere and kept as a
+    relation of every box.
+    """
+    relations, constraints = _eliminate(constraints, symbols)
     solver = _Solver()
     clauses: list[list[Alternative]] = []
     unresolved: list[Constraint] = []
@@ -646,14 +662,78 @@ def solve_constraints(
     for box in boxes:
         sizes, conditions = {}, {}
         for s in symbols:
+            if s in relations:
+                continue
             cond = box.get(s, sp.true)
             conditions[s] = cond
             solved = solver.solve(cond, s) if cond is not sp.true else IntegerSet((Run(1, None),))
             assert solved is not None
             sizes[s] = solved
-        result.append(Box(sizes, conditions))
+        for s, f in relations.items():
+            sizes[s] = _image(sizes[next(iter(f.free_symbols))], f)
+        result.append(Box({s: sizes[s] for s in symbols}, conditions, dict(relations)))
+    result = [b for b in result if all(not v.is_empty() for v in b.sizes.values())]
     result.sort(key=lambda b: tuple(b.sizes[s].min() or 0 for s in symbols))
     return Admissible(tuple(symbols), tuple(result), tuple(constraints), tuple(unresolved))
+
+
+def _eliminate(constraints: Sequence[Constraint], symbols: Sequence[sp.Symbol]
+               ) -> tuple[dict[sp.Symbol, sp.Expr], list[Constraint]]:  # fmt: skip
+    """Linear equations between two sizes, ``a*s + b*t + c = 0`` with ``b = ±1``, solved for
+    ``t`` (the later size) and substituted into every other condition (which gain ``t >= 1``)."""
+    from derive.networks.rules import Constraint
+
+    relations: dict[sp.Symbol, sp.Expr] = {}
+    rest = list(constraints)
+    changed = True
+    while changed:
+        changed = False
+        for c in rest:
+            found = _linear_relation(c.condition, symbols)
+            if found is None:
+                continue
+            t, f = found
+            relations = {s: g.xreplace({t: f}) for s, g in relations.items()}
+            relations[t] = f
+            rest = [Constraint(d.path, d.kind, d.condition.xreplace({t: f}), d.reason)
+                    for d in rest if d is not c]  # fmt: skip
+            rest.append(Constraint(c.path, c.kind, sp.Ge(f, 1), f"{t} = {f} is a size"))
+            changed = True
+            break
+    return relations, rest
+
+
+def _linear_relation(condition: sp.Basic, symbols: Sequence[sp.Symbol]
+                     ) -> tuple[sp.Symbol, sp.Expr] | None:  # fmt: skip
+    if not isinstance(condition, sp.Eq) or len(condition.free_symbols) != 2:
+        return None
+    d = condition.lhs - condition.rhs
+    order = [s for s in symbols if s in d.free_symbols]
+    if len(order) != 2:
+        return None
+    try:
+        poly = sp.Poly(d, *order)
+    except sp.PolynomialError:
+        return None
+    if poly.total_degree() != 1 or not all(c.is_Integer for c in poly.coeffs()):
+        return None
+    s, t = order
+    a, b = poly.coeff_monomial(s), poly.coeff_monomial(t)
+    if b not in (1, -1) or a * b >= 0:  # t = -(a s + c) / b, increasing in s
+        return None
+    return t, sp.expand(-(a * s + poly.coeff_monomial(1)) / b)
+
+
+def _image(values: IntegerSet, f: sp.Expr) -> IntegerSet:
+    """``{f(n) : n in values}`` for ``f = a n + c`` with ``a >= 1``."""
+    (n,) = f.free_symbols
+    a, c = int(f.coeff(n)), int(f.subs(n, 0))
+    runs = []
+    for r in values.runs:
+        period = a * r.period
+        residues = tuple(sorted({(a * x + c) % period for x in r.residues}))
+        runs.append(Run(a * r.lo + c, None if r.hi is None else a * r.hi + c, period, residues))
+    return IntegerSet(tuple(runs))
 
 
 @functools.lru_cache(maxsize=4096)

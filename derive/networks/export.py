@@ -211,6 +211,8 @@ def spec_from_admissible(adm: Admissible, inputs: Sequence[Sequence[sp.Expr]],
     notes: list[str] = []
     for s in adm.symbols:
         values = box.sizes[s]
+        if s in box.relations:
+            continue  # a size given by another: its dim is derived from that one's
         if values.is_empty():
             raise ShapeError(f"no size of {s} is accepted in the chosen case")
         spec = _dim_spec(_name(s, taken), values, None if sample is None else sample.get(s))
@@ -224,8 +226,9 @@ def spec_from_admissible(adm: Admissible, inputs: Sequence[Sequence[sp.Expr]],
     if not adm.exact:
         notes.append("the accepted sizes are an outer bound (conditions derive could not "
                      "split); the specification may include sizes torch rejects")  # fmt: skip
-    dims = tuple(tuple(_axis(d, symbols) for d in shape) for shape in inputs)
-    example = tuple(tuple(_example(d, symbols, sample) for d in shape) for shape in inputs)
+    related = [[sp.sympify(d).xreplace(box.relations) for d in shape] for shape in inputs]
+    dims = tuple(tuple(_axis(d, symbols) for d in shape) for shape in related)
+    example = tuple(tuple(_example(d, symbols, sample) for d in shape) for shape in related)
     complete = not notes
     return ExportSpec(tuple(tuple(s) for s in inputs), dims, symbols, complete, tuple(notes),
                       example)  # fmt: skip
@@ -317,7 +320,8 @@ def spec_from_trace(t: Any, sample: Mapping[sp.Symbol, int] | None = None) -> Ex
     adm = solve_constraints(base + kept, t.symbols)
     spec = spec_from_admissible(adm, t.inputs, sample)
     complete = len(full.boxes) == 1 and full.exact and all(
-        _represents(full.boxes[0].sizes[s], spec.symbols[s]) for s in full.symbols
+        _represents(full.boxes[0].sizes[s], spec.symbols[s])
+        for s in full.symbols if s not in full.boxes[0].relations
     )
     if not complete:
         if kept and solve_constraints(base, t.symbols).boxes != adm.boxes:

@@ -193,8 +193,23 @@ def _merged_constraints(cases: Sequence[Case]) -> tuple[Constraint, ...]:
             out.append(Constraint("", "case", sp.Not(assumed), f"rejected: {case.rejection}"))
             continue
         for c in case.constraints:
-            out.append(Constraint(c.path, c.kind, sp.Or(sp.Not(assumed), c.condition), c.reason))
+            if not _holds_under(case.assumptions, c.condition):
+                out.append(Constraint(c.path, c.kind, sp.Or(sp.Not(assumed), c.condition),
+                                      c.reason))  # fmt: skip
     return tuple(out)
+
+
+def _holds_under(assumptions: Sequence[sp.Basic], condition: sp.Basic) -> bool:
+    """Whether ``condition`` is, or has as an alternative, one of the ``assumptions``."""
+    parts = condition.args if isinstance(condition, sp.Or) else (condition,)
+    return any(_same(p, a) for p in parts for a in assumptions)
+
+
+def _same(p: sp.Basic, q: sp.Basic) -> bool:
+    if p == q:
+        return True
+    return (type(p) is type(q) and isinstance(p, (sp.Eq, sp.Ne))
+            and p.lhs == q.rhs and p.rhs == q.lhs)  # fmt: skip
 
 
 def _merged_output(cases: Sequence[Case]) -> Any:

@@ -148,3 +148,14 @@ def _next_inside(spec, symbol, value):
         if d.contains(candidate) and candidate >= 2:
             return candidate
     return value
+
+
+def test_zoo_summary_gives_the_page_writer_sizes_and_export_code():
+    from derive.networks import zoo_entries, zoo_summary
+
+    assert set(zoo_entries()) == set(zoo.ZOO)
+    summary = zoo_summary("wavenet")
+    assert summary.accepted_text() == ["L >= 1"] and summary.accepted_formulas() == ["L >= 1"]
+    assert 'l = Dim("l", min=2)' in summary.export.text()
+    unet = zoo_summary("unet3d")
+    assert unet.accepted_formulas()[0].startswith("D = 4*k with k >= 1")

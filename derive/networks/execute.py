@@ -219,6 +219,16 @@ class _Run:
         self.outcome.layers.append(Layer(site.path, site.kind, shape))
 
 
+def _located(exc: Unsupported, where: str) -> Unsupported:
+    """``exc`` naming the module it happened in (once: the innermost module names it)."""
+    if getattr(exc, "located", False) or str(exc).startswith(where):
+        exc.located = True  # type: ignore[attr-defined]
+        return exc
+    out = type(exc)(f"{where}: {exc}")
+    out.located = True  # type: ignore[attr-defined]
+    return out
+
+
 def _tensors_in(value: Any) -> list[SymTensor]:
     if isinstance(value, SymTensor):
         return [value]
@@ -253,25 +263,31 @@ class _Mode(TorchFunctionMode):
         handler = HANDLERS.get(func)
         run = self.run
         if handler is None:
-            raise Unsupported(
-                f"{run.where()}: unsupported {_describe(func)}: derive has no shape rule for it"
-            )
+            raise _located(Unsupported(
+                f"unsupported {_describe(func)}: derive has no shape rule for it"
+            ), run.where())  # fmt: skip
         site, name = run.op_site(handler)
-        run.use((args, kwargs))
-        if handler.raw:
-            value = run.python(handler, site, args, kwargs or {})
-        else:
-            try:
-                value = handler.fn(site, unwrap(args), unwrap(kwargs or {}))
-            except ShapeError:
-                raise
-            except Exception as exc:
-                raise Unsupported(
-                    f"{site.label()}: derive's rule for {handler.kind} failed "
-                    f"({type(exc).__name__}: {first_line(exc)})"
-                ) from exc
+        try:
+            value = self._call(run, handler, site, args, kwargs or {})
+        except Unsupported as exc:
+            raise _located(exc, site.label()) from None
         run.after_op(handler, site, name, value)
         return value
+
+    @staticmethod
+    def _call(run: _Run, handler: Handler, site: Site, args: tuple, kwargs: dict) -> Any:
+        run.use((args, kwargs))
+        if handler.raw:
+            return run.python(handler, site, args, kwargs)
+        try:
+            return handler.fn(site, unwrap(args), unwrap(kwargs))
+        except ShapeError:
+            raise
+        except Exception as exc:
+            raise Unsupported(
+                f"{site.label()}: derive's rule for {handler.kind} failed "
+                f"({type(exc).__name__}: {first_line(exc)})"
+            ) from exc
 
 
 class Machine:
@@ -325,6 +341,8 @@ class Machine:
                 self._apply(rule, module, frame, args, kwargs) if rule is not None
                 else forward(*args, **kwargs)
             )  # fmt: skip
+        except Unsupported as exc:
+            raise _located(exc, frame.label()) from None
         except (ShapeError, Raised):
             raise
         except Exception as exc:

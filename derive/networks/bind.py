@@ -58,6 +58,7 @@ class Handler:
 
 #: torch function object -> handler
 HANDLERS: dict[Any, Handler] = {}
+_FALLBACKS: set[Any] = set()
 
 _OWNERS: dict[str, Any] = {
     "torch": torch,
@@ -97,16 +98,26 @@ def _kind(name: str) -> tuple[str, str]:
 
 
 def handles(
-    *names: str, label: str | None = None, raw: bool = False
+    *names: str, label: str | None = None, raw: bool = False, fallback: bool = False
 ) -> Callable[[HandlerFn], HandlerFn]:
-    """Register the decorated handler for every torch function ``names`` resolves to."""
+    """Register the decorated handler for every torch function ``names`` resolves to.
+
+    A ``fallback`` handler (the generic shape-preserving and broadcasting ones) never
+    replaces a specific one, whichever module registers first.
+    """
 
     def register(fn: HandlerFn) -> HandlerFn:
         for name in names:
             target = resolve(name)
-            if target is None:
-                continue
+            if target is None or not callable(target) or isinstance(target, type):
+                continue  # absent from this torch, or a dtype or module of the same name
             short, kind = _kind(name)
+            if fallback and target in HANDLERS and target not in _FALLBACKS:
+                continue
+            if fallback:
+                _FALLBACKS.add(target)
+            else:
+                _FALLBACKS.discard(target)
             HANDLERS[target] = Handler(fn, label or short, label or kind, raw)
         return fn
 

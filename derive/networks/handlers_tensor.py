@@ -169,7 +169,7 @@ _UNARY = (
     "contiguous clone detach float double half bfloat16 int long short bool byte char to type "
     "type_as cpu cuda pin_memory positive conj resolve_conj resolve_neg angle i0 lgamma digamma "
     "erfc_ exponential_ log_ log1p_ mul_ div_ hardshrink softmax log_softmax cumsum cumprod "
-    "logcumsumexp flip fliplr flipud roll rot90 tril triu deg2rad rad2deg nan_to_num_ "
+    "logcumsumexp flip fliplr flipud roll tril triu deg2rad rad2deg nan_to_num_ "
     "bernoulli dropout alpha_dropout feature_dropout feature_alpha_dropout dropout_ "
     "alpha_dropout_ feature_alpha_dropout_ rrelu rrelu_ celu celu_ selu selu_ threshold "
     "threshold_ hardtanh hardtanh_ relu6 silu silu_ mish mish_ gelu hardswish hardswish_ "
@@ -220,7 +220,7 @@ def _same_named(name: str) -> Any:
 
 
 for _name in _UNARY:
-    handles(*[f"{owner}.{_name}" for owner in _SAME_OWNERS])(_same_named(_name))
+    handles(*[f"{owner}.{_name}" for owner in _SAME_OWNERS], fallback=True)(_same_named(_name))
 
 
 def _broadcast_into(site: Site, operands: tuple, name: str) -> Any:
@@ -612,6 +612,23 @@ def _eye(site: Site, args: tuple, kwargs: dict) -> Any:
 
 
 # -- torch's symbolic-size helpers ---------------------------------------------------------
+
+
+@handles("Tensor.rot90", "torch.rot90", label="rot90")
+def _rot90(site: Site, args: tuple, kwargs: dict) -> Any:
+    b = bind(site, args, kwargs, ("input", "k", "dims"), {"k": 1, "dims": (0, 1)})
+    x = shape_of(site, b["input"])
+    dims = list(b["dims"])
+    if len(dims) != 2:
+        site.fail(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if len(x) < 2:
+        site.fail(f"expected total dims >= 2, but got total dims = {len(x)}")
+    a, c = (normalize_dim(site, d, len(x)) for d in dims)
+    if a == c:
+        site.fail(f"expected rotation dims to be different, but got dim0 = {a} and dim1 = {c}")
+    if int(b["k"]) % 2 == 0:
+        return tensor(x, dtype_of(b["input"]))
+    return tensor(rt.transpose_shape(site, x, a, c), dtype_of(b["input"]))
 
 
 @handles("torch.sym_int", label="sym_int")

@@ -296,3 +296,22 @@ def test_import_derive_does_not_import_torch():
         "assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_explain_export_prints_a_dynamic_shapes_specification(capsys):
+    pytest.importorskip("torch")
+    code, out, err = run_cli(
+        capsys, "explain", "derive.networks.zoo:UNet", "--input", "1,1,H,W", "--export"
+    )
+    assert code == 0 and err == ""
+    assert "  H = 16*k with k >= 1, W = 16*k with k >= 2" in out
+    assert "dynamic_shapes = ({2: 16 * h, 3: 16 * w},)" in out
+    assert 'h = Dim("h", min=2)' in out
+    code, out, _ = run_cli(
+        capsys, "explain", "derive.networks.zoo:PadToEven", "--input", "1,2,H,W", "--export",
+        "--json",
+    )  # fmt: skip
+    payload = json.loads(out)
+    assert len(payload["cases"]) == 4 and payload["admissible"]["exact"]
+    assert "dynamic_shapes = ({2: 2 * h + 1, 3: 2 * w + 1},)" in payload["export"]["code"]
+    assert any("torch.export traces one branch" in n for n in payload["export"]["notes"])

@@ -1,6 +1,7 @@
 """``derive explain``: a network's output shape, layer by layer, as formulas in the input sizes.
 
     derive explain derive.networks.classic:lenet --input 1,1,H,W --admissible
+    derive explain derive.networks.zoo:UNet --input 1,1,H,W --export
 
 ``MODULE:FACTORY`` names a function (or class) returning a ``torch.nn.Module``; it is
 imported and called with no arguments, explicit user code as in any tool that loads a model
@@ -21,7 +22,10 @@ from derive.grammar import parse_size
 
 __all__ = ["HELP", "configure", "run", "parse_shape", "load_factory"]
 
-HELP = "print a network's per-layer output shapes as formulas (and its admissible input sizes)"
+HELP = (
+    "print a network's per-layer output shapes as formulas (and its admissible input sizes, "
+    "and a torch.export dynamic_shapes specification)"
+)
 
 _FACTORY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -72,10 +76,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--admissible", action="store_true", help="also solve for the accepted input sizes"
     )
+    parser.add_argument(
+        "--export", action="store_true",
+        help="also print a torch.export dynamic_shapes specification derived from them",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print a JSON object instead")
 
 
 def _shape_text(shape: Any) -> str:
+    if shape is None:
+        return "(differs between the cases)"
     if shape and isinstance(shape[0], tuple):
         return " ; ".join(_shape_text(s) for s in shape)
     return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
@@ -91,56 +101,114 @@ def _table(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
+def _assumed(case: Any) -> str:
+    return " and ".join(str(a) for a in case.assumptions) or "always"
+
+
+def _layers_text(t: Any) -> list[str]:
+    out: list[str] = []
+    for i, case in enumerate(t.cases if len(t.cases) > 1 else [None]):
+        layers = t.layers if case is None else case.layers
+        if case is not None:
+            out += ["", f"case {i + 1}, assuming {_assumed(case)}:"]
+            if case.rejection is not None:
+                out.append(f"  rejected: {case.rejection}")
+        rows = [("layer", "type", "output shape"), ("(input)", "", _shape_text(t.input_shape))]
+        rows += [(layer.path or "(module)", layer.kind, _shape_text(layer.shape))
+                 for layer in layers]  # fmt: skip
+        out.append(_table(rows))
+    return out[1:] if out and out[0] == "" else out
+
+
+def _admissible_text(admissible: Any) -> list[str]:
+    out = ["", "admissible input sizes" + ("" if admissible.exact else " (outer bound)") + ":"]
+    if not admissible.symbols:
+        out.append("  every input of this shape" if admissible.accepts({}) else "  none")
+        return out
+    out += ["  " + line for line in admissible.to_text().splitlines()]
+    formulas = [", ".join(v.to_formula(s.name) for s, v in box.sizes.items())
+                for box in admissible.boxes]  # fmt: skip
+    if any(f != b.to_text() for f, b in zip(formulas, admissible.boxes)):
+        out += ["as formulas:"] + ["  " + f for f in formulas]
+    smallest = ", ".join(
+        f"{s} = {admissible.smallest(s)}" for s in admissible.symbols
+        if admissible.smallest(s) is not None
+    )  # fmt: skip
+    if smallest:
+        out.append(f"smallest accepted (each size on its own): {smallest}")
+    return out
+
+
+def _text(t: Any, admissible: Any, spec: Any) -> str:
+    out = _layers_text(t)
+    out += ["", f"output: {_shape_text(t.output)}"]
+    if len(t.cases) > 1:
+        out += ["", f"the forward branches on sizes: {len(t.cases)} cases, each assuming:"]
+        out += [f"  case {i + 1}: {_assumed(c)}" for i, c in enumerate(t.cases)]
+    if t.unused:
+        out += ["", "inputs never used (their sizes do not matter):"]
+        out += [f"  {u}" for u in t.unused]
+    if t.constraints:
+        out += ["", "conditions on the input sizes:"]
+        out += [f"  {c.path} ({c.kind}): {c.condition}" for c in t.constraints]
+    if admissible is not None:
+        out += _admissible_text(admissible)
+    if spec is not None:
+        head = "covers every accepted size" if spec.complete else "covers part of them"
+        out += ["", f"torch.export dynamic shapes ({head}):", spec.text()]
+    return "\n".join(out) + "\n"
+
+
+def _payload(args: argparse.Namespace, t: Any, admissible: Any, spec: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "network": args.network,
+        "input": [str(d) for d in t.input_shape],
+        "layers": [
+            {"path": layer.path, "type": layer.kind, "shape": _shape_text(layer.shape),
+             "case": layer.case}
+            for layer in t.layers
+        ],  # fmt: skip
+        "output": _shape_text(t.output) if isinstance(t.output, tuple) else str(t.output),
+        "cases": [{"assumed": [str(a) for a in c.assumptions], "rejection": c.rejection}
+                  for c in t.cases],  # fmt: skip
+        "unused": list(t.unused),
+        "conditions": [
+            {"path": c.path, "type": c.kind, "condition": str(c.condition)}
+            for c in t.constraints
+        ],
+    }
+    if admissible is not None:
+        payload["admissible"] = {
+            "exact": admissible.exact,
+            "cases": [
+                {s.name: v.to_text(s.name) for s, v in box.sizes.items()}
+                for box in admissible.boxes
+            ],
+            "formulas": [
+                {s.name: v.to_formula(s.name) for s, v in box.sizes.items()}
+                for box in admissible.boxes
+            ],
+            "smallest": {s.name: admissible.smallest(s) for s in admissible.symbols},
+        }
+    if spec is not None:
+        payload["export"] = {"code": spec.text(), "complete": spec.complete,
+                             "notes": list(spec.notes)}  # fmt: skip
+    return payload
+
+
 def run(args: argparse.Namespace) -> int:
     from derive.networks.admissible import solve_constraints
+    from derive.networks.export import spec_from_trace
     from derive.networks.trace import trace
 
     shape = parse_shape(args.input)
     net = load_factory(args.network)
     t = trace(net, shape)
-    admissible = solve_constraints(t.constraints, t.symbols) if args.admissible else None
+    wanted = args.admissible or args.export
+    admissible = solve_constraints(t.constraints, t.symbols) if wanted else None
+    spec = spec_from_trace(t) if args.export else None
     if args.json:
-        payload: dict[str, Any] = {
-            "network": args.network,
-            "input": [str(d) for d in t.input_shape],
-            "layers": [
-                {"path": layer.path, "type": layer.kind, "shape": _shape_text(layer.shape)}
-                for layer in t.layers
-            ],
-            "output": _shape_text(t.output) if isinstance(t.output, tuple) else str(t.output),
-            "conditions": [
-                {"path": c.path, "type": c.kind, "condition": str(c.condition)}
-                for c in t.constraints
-            ],
-        }
-        if admissible is not None:
-            payload["admissible"] = {
-                "exact": admissible.exact,
-                "cases": [
-                    {s.name: v.to_text(s.name) for s, v in box.sizes.items()}
-                    for box in admissible.boxes
-                ],
-                "smallest": {s.name: admissible.smallest(s) for s in admissible.symbols},
-            }
-        sys.stdout.write(json.dumps(payload) + "\n")
-        return 0
-    rows = [("layer", "type", "output shape"), ("(input)", "", _shape_text(t.input_shape))]
-    rows += [(layer.path or "(module)", layer.kind, _shape_text(layer.shape)) for layer in t.layers]
-    out = [_table(rows), "", f"output: {_shape_text(t.output)}"]
-    if t.constraints:
-        out += ["", "conditions on the input sizes:"]
-        out += [f"  {c.path} ({c.kind}): {c.condition}" for c in t.constraints]
-    if admissible is not None:
-        out += ["", "admissible input sizes" + ("" if admissible.exact else " (outer bound)") + ":"]
-        if not admissible.symbols:
-            out.append("  every input of this shape" if admissible.accepts({}) else "  none")
-        else:
-            out += ["  " + line for line in admissible.to_text().splitlines()]
-            smallest = ", ".join(
-                f"{s} = {admissible.smallest(s)}" for s in admissible.symbols
-                if admissible.smallest(s) is not None
-            )  # fmt: skip
-            if smallest:
-                out.append(f"smallest accepted (each size on its own): {smallest}")
-    sys.stdout.write("\n".join(out) + "\n")
+        sys.stdout.write(json.dumps(_payload(args, t, admissible, spec)) + "\n")
+    else:
+        sys.stdout.write(_text(t, admissible, spec))
     return 0

@@ -23,19 +23,25 @@ in :attr:`Admissible.unresolved` (then the boxes are an outer bound, and
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy.core.relational import Relational
 
 from derive.errors import ShapeError
 from derive.networks.quasi import evaluate, quasi
-from derive.networks.rules import Constraint
+from derive.params import integer_valued
+
+if TYPE_CHECKING:  # pragma: no cover
+    from derive.networks.rules import Constraint
 
 __all__ = [
+    "satisfiable",
     "IntegerSet",
     "Run",
     "Box",
@@ -114,12 +120,39 @@ class IntegerSet:
             return f"no {name}"
         return " or ".join(_run_text(r, name, "<=", ">=", "mod") for r in self.runs)
 
+    def to_formula(self, name: str) -> str:
+        """Each run as ``name = P*k + r`` over a range of ``k`` (``H = 16*k, k >= 1``); runs
+        with several residues list them.
+
+        >>> IntegerSet((Run(16, None, 16, (0,)),)).to_formula("H")
+        'H = 16*k with k >= 1'
+        >>> IntegerSet((Run(3, 3), Run(7, 30, 8, (7,)))).to_formula("W")
+        'W = 3 or W = 8*k + 7 with 0 <= k <= 2'
+        """
+        if not self.runs:
+            return f"no {name}"
+        return " or ".join(_run_formula(r, name) for r in self.runs)
+
     def to_latex(self, name: str) -> str:
         r"""The same as :meth:`to_text` in LaTeX (``28 \le H \le 31``)."""
         if not self.runs:
             return r"\varnothing"
         parts = (_run_text(r, name, r"\le", r"\ge", "latex") for r in self.runs)
         return r" \;\text{or}\; ".join(parts)
+
+
+def _run_formula(r: Run, name: str) -> str:
+    if r.period == 1 or len(r.residues) != 1:
+        return _run_text(r, name, "<=", ">=", "mod")
+    residue = r.residues[0]
+    first = r.lo + (residue - r.lo) % r.period
+    k_lo = (first - residue) // r.period
+    k_hi = None if r.hi is None else (r.hi - residue) // r.period
+    form = f"{r.period}*k" + (f" + {residue}" if residue else "")
+    if k_hi == k_lo:
+        return f"{name} = {r.period * k_lo + residue}"
+    span = f"k >= {k_lo}" if k_hi is None else f"{k_lo} <= k <= {k_hi}"
+    return f"{name} = {form} with {span}"
 
 
 def _run_text(r: Run, name: str, le: str, ge: str, style: str) -> str:
@@ -160,14 +193,6 @@ def _atoms(condition: sp.Basic) -> list[Relational]:
     raise ShapeError(f"cannot solve the condition {condition}")
 
 
-def _ceil(x: Fraction) -> int:
-    return -((-x.numerator) // x.denominator)
-
-
-def _floor(x: Fraction) -> int:
-    return x.numerator // x.denominator
-
-
 _ALL: KSet = [(0, None)]
 
 
@@ -183,9 +208,9 @@ def _relation_kset(kind: type, v0: Fraction, delta: Fraction) -> KSet:
         hit: KSet = [(int(root), int(root))] if root.denominator == 1 and root >= 0 else []
         return hit if kind is sp.Eq else _complement(hit)
     if delta > 0:
-        lo = _ceil(root) if kind is sp.Ge else _floor(root) + 1
+        lo = math.ceil(root) if kind is sp.Ge else math.floor(root) + 1
         return [(max(lo, 0), None)]
-    hi = _floor(root) if kind is sp.Ge else _ceil(root) - 1
+    hi = math.floor(root) if kind is sp.Ge else math.ceil(root) - 1
     return [(0, hi)] if hi >= 0 else []
 
 
@@ -248,7 +273,9 @@ def _combine(condition: sp.Basic, leaves: dict[Relational, KSet]) -> KSet:
     return result
 
 
-def solve(condition: sp.Basic, symbol: sp.Symbol) -> IntegerSet | None:
+def solve(
+    condition: sp.Basic, symbol: sp.Symbol, max_period: int = MAX_PERIOD
+) -> IntegerSet | None:
     r"""All positive integers ``n`` with ``condition`` true at ``symbol = n``, exactly.
 
     ``condition`` is a SymPy relation (or ``And``/``Or``/``Not`` of relations) between
@@ -273,8 +300,8 @@ def solve(condition: sp.Basic, symbol: sp.Symbol) -> IntegerSet | None:
         if q is None:
             return None
         differences.append((atom, d, q))
-        period = period * q.period // math.gcd(period, q.period)
-    if period > MAX_PERIOD:
+        period = math.lcm(period, q.period)
+    if period > max_period:
         return None
     classes: list[tuple[int, KSet]] = []
     for n0 in range(1, period + 1):
@@ -370,19 +397,29 @@ def expand_cases(condition: sp.Basic) -> sp.Basic:
 
 @dataclass(frozen=True)
 class Box:
-    """One case of the answer: for each size, its set of accepted values (independently)."""
+    """One case of the answer: for each size, its set of accepted values (independently),
+    and ``relations`` tying sizes together (``W = H``): a size in :attr:`relations` is the
+    given formula of the others (its set in :attr:`sizes` is that formula's image)."""
 
     sizes: dict[sp.Symbol, IntegerSet]
     conditions: dict[sp.Symbol, sp.Basic] = field(repr=False, compare=False)
+    relations: dict[sp.Symbol, sp.Expr] = field(default_factory=dict)
 
     def __contains__(self, point: Mapping[sp.Symbol, int]) -> bool:
-        return all(point[s] in v for s, v in self.sizes.items())
+        if not all(point[s] in v for s, v in self.sizes.items()):
+            return False
+        values = {s: sp.Integer(point[s]) for s in self.sizes}
+        return all(point[s] == f.xreplace(values) for s, f in self.relations.items())
 
     def to_text(self) -> str:
-        return ", ".join(v.to_text(s.name) for s, v in self.sizes.items())
+        parts = [v.to_text(s.name) for s, v in self.sizes.items() if s not in self.relations]
+        return ", ".join(parts + [f"{s} = {f}" for s, f in self.relations.items()])
 
     def to_latex(self) -> str:
-        return r",\quad ".join(v.to_latex(sp.latex(s)) for s, v in self.sizes.items())
+        parts = [v.to_latex(sp.latex(s)) for s, v in self.sizes.items()
+                 if s not in self.relations]  # fmt: skip
+        parts += [f"{sp.latex(s)} = {sp.latex(f)}" for s, f in self.relations.items()]
+        return r",\quad ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -477,49 +514,49 @@ def _factor_cases(factors: Sequence[sp.Expr], m: int) -> Iterable[list[tuple[sp.
             yield [(factors[0], d), *rest]
 
 
-def _integer_valued(expr: sp.Expr) -> bool:
-    if expr.is_integer:
-        return True
-    if isinstance(expr, sp.Piecewise):
-        return all(_integer_valued(value) for value, _ in expr.args)
-    return False
-
-
 def _product_clause(condition: sp.Basic) -> list[Alternative] | None:
-    """``Eq(c * f1 * f2 * ..., v)`` with integer univariate factors, split into cases."""
+    r"""``Eq(c * f1 * f2 * ... + k, v)`` with integer univariate factors, split into cases:
+    each factor takes a divisor of $(v - k)/c$ (a zero product: some factor is zero)."""
     if not isinstance(condition, sp.Eq):
         return None
-    lhs, rhs = condition.lhs, condition.rhs
-    if lhs.is_Number and not rhs.is_Number:
-        lhs, rhs = rhs, lhs
-    if not rhs.is_Integer or rhs == 0:
+    terms = sp.Add.make_args(condition.lhs - condition.rhs)
+    constant = sp.Add(*[t for t in terms if t.is_Number])
+    rest = [t for t in terms if not t.is_Number]
+    if len(rest) != 1 or not constant.is_Rational:
         return None
-    coefficient, rest = sp.factor_terms(lhs).as_coeff_Mul()
-    factors: list[sp.Expr] = []
-    for f in sp.Mul.make_args(rest):
-        if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp > 0:
-            factors += [f.base] * int(f.exp)
-        else:
-            factors.append(f)
-    for f in factors:
-        if not _integer_valued(f) or len(f.free_symbols) != 1:
-            return None
-        if quasi(f, next(iter(f.free_symbols))) is None:
-            return None
-    if not coefficient.is_Rational or coefficient == 0:
+    coefficient, product = sp.factor_terms(rest[0]).as_coeff_Mul()
+    factors = _factors(product)
+    if factors is None or not coefficient.is_Rational or coefficient == 0:
         return None
-    quotient = rhs / coefficient
+    quotient = -constant / coefficient
     if not quotient.is_Integer:
         return []  # a product of integers is an integer: no case at all
-    target = int(quotient)
+    if quotient == 0:
+        return [{next(iter(f.free_symbols)): sp.Eq(f, 0)} for f in factors]
     alternatives: list[Alternative] = []
-    for case in _factor_cases(factors, target):
+    for case in _factor_cases(factors, int(quotient)):
         alt: Alternative = {}
         for f, value in case:
             s = next(iter(f.free_symbols))
             alt[s] = _and(alt.get(s), sp.Eq(f, value))
         alternatives.append(alt)
     return alternatives
+
+
+def _factors(product: sp.Expr) -> list[sp.Expr] | None:
+    """The integer-valued, quasi-linear, one-size factors of ``product`` (None otherwise)."""
+    factors: list[sp.Expr] = []
+    for f in sp.Mul.make_args(product):
+        if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp > 0:
+            factors += [f.base] * int(f.exp)
+        else:
+            factors.append(f)
+    for f in factors:
+        if not integer_valued(f) or len(f.free_symbols) != 1:
+            return None
+        if quasi(f, next(iter(f.free_symbols))) is None:
+            return None
+    return factors
 
 
 def _dnf(condition: sp.Basic) -> list[Alternative] | None:
@@ -557,24 +594,43 @@ def _merge(a: Alternative, b: Alternative) -> Alternative:
 
 
 class _Solver:
-    def __init__(self) -> None:
+    def __init__(self, max_period: int = MAX_PERIOD) -> None:
         self.cache: dict[tuple[sp.Basic, sp.Symbol], IntegerSet | None] = {}
+        self.max_period = max_period
 
     def solve(self, condition: sp.Basic, symbol: sp.Symbol) -> IntegerSet | None:
         key = (condition, symbol)
         if key not in self.cache:
-            self.cache[key] = solve(condition, symbol)
+            if len(self.cache) > 20000:
+                self.cache.clear()
+            self.cache[key] = solve(condition, symbol, self.max_period)
         return self.cache[key]
+
+    def nonempty(self, condition: sp.Basic, symbol: sp.Symbol) -> bool | None:
+        solved = self.solve(condition, symbol)
+        return None if solved is None else not solved.is_empty()
 
     def subset(self, a: sp.Basic, b: sp.Basic, symbol: sp.Symbol) -> bool:
         diff = self.solve(sp.And(a, sp.Not(b)), symbol)
         return diff is not None and diff.is_empty()
 
 
+#: the solver deciding which sides of a size branch are possible: quick, so with a smaller
+#: period bound (a side it cannot decide is explored)
+BRANCH_PERIOD = 1 << 8
+_SHARED = _Solver(BRANCH_PERIOD)
+
+
 def solve_constraints(
     constraints: Sequence[Constraint], symbols: Sequence[sp.Symbol]
 ) -> Admissible:
-    """Solve the conditions a trace collected over the input ``symbols``."""
+    """Solve the conditions a trace collected over the input ``symbols``.
+
+    An equation tying two sizes linearly (``W = H``, from ``x + x.transpose(-1, -2)`` or an
+    ``assert``) eliminates one of them first: it is substituted everywhere and kept as a
+    relation of every box.
+    """
+    relations, constraints = _eliminate(constraints, symbols)
     solver = _Solver()
     clauses: list[list[Alternative]] = []
     unresolved: list[Constraint] = []
@@ -606,14 +662,109 @@ def solve_constraints(
     for box in boxes:
         sizes, conditions = {}, {}
         for s in symbols:
+            if s in relations:
+                continue
             cond = box.get(s, sp.true)
             conditions[s] = cond
             solved = solver.solve(cond, s) if cond is not sp.true else IntegerSet((Run(1, None),))
             assert solved is not None
             sizes[s] = solved
-        result.append(Box(sizes, conditions))
+        for s, f in relations.items():
+            sizes[s] = _image(sizes[next(iter(f.free_symbols))], f)
+        result.append(Box({s: sizes[s] for s in symbols}, conditions, dict(relations)))
+    result = [b for b in result if all(not v.is_empty() for v in b.sizes.values())]
     result.sort(key=lambda b: tuple(b.sizes[s].min() or 0 for s in symbols))
     return Admissible(tuple(symbols), tuple(result), tuple(constraints), tuple(unresolved))
+
+
+def _eliminate(constraints: Sequence[Constraint], symbols: Sequence[sp.Symbol]
+               ) -> tuple[dict[sp.Symbol, sp.Expr], list[Constraint]]:  # fmt: skip
+    """Linear equations between two sizes, ``a*s + b*t + c = 0`` with ``b = ±1``, solved for
+    ``t`` (the later size) and substituted into every other condition (which gain ``t >= 1``)."""
+    from derive.networks.rules import Constraint
+
+    relations: dict[sp.Symbol, sp.Expr] = {}
+    rest = list(constraints)
+    changed = True
+    while changed:
+        changed = False
+        for c in rest:
+            found = _linear_relation(c.condition, symbols)
+            if found is None:
+                continue
+            t, f = found
+            relations = {s: g.xreplace({t: f}) for s, g in relations.items()}
+            relations[t] = f
+            rest = [Constraint(d.path, d.kind, d.condition.xreplace({t: f}), d.reason)
+                    for d in rest if d is not c]  # fmt: skip
+            rest.append(Constraint(c.path, c.kind, sp.Ge(f, 1), f"{t} = {f} is a size"))
+            changed = True
+            break
+    return relations, rest
+
+
+def _linear_relation(condition: sp.Basic, symbols: Sequence[sp.Symbol]
+                     ) -> tuple[sp.Symbol, sp.Expr] | None:  # fmt: skip
+    if not isinstance(condition, sp.Eq) or len(condition.free_symbols) != 2:
+        return None
+    d = condition.lhs - condition.rhs
+    order = [s for s in symbols if s in d.free_symbols]
+    if len(order) != 2:
+        return None
+    try:
+        poly = sp.Poly(d, *order)
+    except sp.PolynomialError:
+        return None
+    if poly.total_degree() != 1 or not all(c.is_Integer for c in poly.coeffs()):
+        return None
+    s, t = order
+    a, b = poly.coeff_monomial(s), poly.coeff_monomial(t)
+    if b not in (1, -1) or a * b >= 0:  # t = -(a s + c) / b, increasing in s
+        return None
+    return t, sp.expand(-(a * s + poly.coeff_monomial(1)) / b)
+
+
+def _image(values: IntegerSet, f: sp.Expr) -> IntegerSet:
+    """``{f(n) : n in values}`` for ``f = a n + c`` with ``a >= 1``."""
+    (n,) = f.free_symbols
+    a, c = int(f.coeff(n)), int(f.subs(n, 0))
+    runs = []
+    for r in values.runs:
+        period = a * r.period
+        residues = tuple(sorted({(a * x + c) % period for x in r.residues}))
+        runs.append(Run(a * r.lo + c, None if r.hi is None else a * r.hi + c, period, residues))
+    return IntegerSet(tuple(runs))
+
+
+@functools.lru_cache(maxsize=4096)
+def satisfiable(condition: sp.Basic) -> bool | None:
+    """Whether some positive integer sizes satisfy ``condition``; ``None`` when derive cannot
+    tell (the condition ties sizes together in a way :func:`solve_constraints` cannot split).
+
+    >>> H, W = sp.symbols("H W", integer=True, positive=True)
+    >>> satisfiable(sp.Eq(sp.Mod(H, 2), 1) & sp.Eq(sp.Mod(H + 1, 2), 1))
+    False
+    >>> satisfiable(sp.Eq(sp.Mod(H, 2), 1) & (W > 3))
+    True
+    """
+    condition = expand_cases(condition)
+    if condition in (sp.true, True):
+        return True
+    if condition in (sp.false, False):
+        return False
+    if not condition.free_symbols:
+        return bool(evaluate(condition, {}))
+    alternatives = _dnf(condition)
+    if alternatives is None:
+        return None
+    unknown = False
+    for alternative in alternatives:
+        verdicts = [_SHARED.nonempty(cond, s) for s, cond in alternative.items()]
+        if all(v is True for v in verdicts):
+            return True
+        if all(v is not False for v in verdicts):
+            unknown = True
+    return None if unknown else False
 
 
 def _nonempty(solver: _Solver, condition: sp.Basic, symbol: sp.Symbol) -> bool:

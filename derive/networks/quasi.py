@@ -21,6 +21,7 @@ period decides it for every size.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -34,7 +35,7 @@ __all__ = [
     "quasi",
     "evaluate",
     "identically_equal",
-    "decide",
+    "for_all_sizes",
     "tidy",
     "compose",
     "cases",
@@ -43,6 +44,9 @@ __all__ = [
 
 #: the largest grid of points :func:`identically_equal` is willing to check
 MAX_GRID = 1 << 14
+#: the largest grid :func:`for_all_sizes` evaluates to bound an inequality (it runs at every
+#: condition a layer meets, so it stays small; beyond it the condition is left undecided)
+BOUNDS_GRID = 1 << 10
 
 
 @dataclass(frozen=True)
@@ -54,10 +58,6 @@ class Quasi:
 
 
 _CONSTANT = Quasi(Fraction(0), 1)
-
-
-def _lcm(a: int, b: int) -> int:
-    return a * b // math.gcd(a, b)
 
 
 def quasi(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
@@ -78,58 +78,85 @@ def quasi(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
         return _CONSTANT
     if expr == symbol:
         return Quasi(Fraction(1), 1)
-    if isinstance(expr, sp.Add):
-        slope, period = Fraction(0), 1
-        for arg in expr.args:
-            q = quasi(arg, symbol)
-            if q is None:
-                return None
-            slope += q.slope
-            period = _lcm(period, q.period)
-        return Quasi(slope, period)
-    if isinstance(expr, sp.Mul):
-        dependent = [a for a in expr.args if a.has(symbol)]
-        constant = sp.Mul(*[a for a in expr.args if not a.has(symbol)])
-        if len(dependent) != 1 or not constant.is_Rational:
-            return None
-        q = quasi(dependent[0], symbol)
+    rule = _RULES.get(type(expr))
+    if rule is None:
+        for kind, candidate in _RULES.items():
+            if isinstance(expr, kind):
+                rule = candidate
+                break
+    return None if rule is None else rule(expr, symbol)
+
+
+def _sum(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
+    slope, period = Fraction(0), 1
+    for arg in expr.args:
+        q = quasi(arg, symbol)
         if q is None:
             return None
-        return Quasi(q.slope * Fraction(int(constant.p), int(constant.q)), q.period)
-    if isinstance(expr, (sp.floor, sp.ceiling)):
-        q = quasi(expr.args[0], symbol)
-        if q is None:
+        slope += q.slope
+        period = math.lcm(period, q.period)
+    return Quasi(slope, period)
+
+
+def _product(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
+    dependent = [a for a in expr.args if a.has(symbol)]
+    constant = sp.Mul(*[a for a in expr.args if not a.has(symbol)])
+    if len(dependent) != 1 or not constant.is_Rational:
+        return None
+    q = quasi(dependent[0], symbol)
+    if q is None:
+        return None
+    return Quasi(q.slope * Fraction(int(constant.p), int(constant.q)), q.period)
+
+
+def _rounding(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
+    q = quasi(expr.args[0], symbol)
+    if q is None:
+        return None
+    return Quasi(q.slope, math.lcm(q.period, q.slope.denominator))
+
+
+def _modulo(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
+    a, m = expr.args
+    if not m.is_Integer or m == 0:
+        return None
+    q = quasi(a, symbol)
+    if q is None:
+        return None
+    inner = q.slope / int(m)
+    return Quasi(Fraction(0), math.lcm(q.period, inner.denominator))
+
+
+def _branches(expr: sp.Basic, symbol: sp.Symbol) -> Quasi | None:
+    """``Max``/``Min``/``Piecewise``: pieces of one slope, conditions periodic."""
+    piecewise = isinstance(expr, sp.Piecewise)
+    pieces = [e for e, _ in expr.args] if piecewise else list(expr.args)
+    slope: Fraction | None = None
+    period = 1
+    for piece in pieces:
+        q = quasi(piece, symbol)
+        if q is None or (slope is not None and q.slope != slope):
             return None
-        return Quasi(q.slope, _lcm(q.period, q.slope.denominator))
-    if isinstance(expr, sp.Mod):
-        a, m = expr.args
-        if not m.is_Integer or m == 0:
+        slope = q.slope
+        period = math.lcm(period, q.period)
+    for _, condition in expr.args if piecewise else ():
+        p = _boolean_period(condition, symbol)
+        if p is None:
             return None
-        q = quasi(a, symbol)
-        if q is None:
-            return None
-        inner = q.slope / int(m)
-        return Quasi(Fraction(0), _lcm(q.period, inner.denominator))
-    if isinstance(expr, (sp.Max, sp.Min, sp.Piecewise)):
-        pieces = (
-            [e for e, _ in expr.args] if isinstance(expr, sp.Piecewise) else list(expr.args)
-        )
-        conditions = [c for _, c in expr.args] if isinstance(expr, sp.Piecewise) else []
-        slope: Fraction | None = None
-        period = 1
-        for piece in pieces:
-            q = quasi(piece, symbol)
-            if q is None or (slope is not None and q.slope != slope):
-                return None
-            slope = q.slope
-            period = _lcm(period, q.period)
-        for condition in conditions:
-            p = _boolean_period(condition, symbol)
-            if p is None:
-                return None
-            period = _lcm(period, p)
-        return Quasi(slope or Fraction(0), period)
-    return None
+        period = math.lcm(period, p)
+    return Quasi(slope or Fraction(0), period)
+
+
+_RULES = {
+    sp.Add: _sum,
+    sp.Mul: _product,
+    sp.floor: _rounding,
+    sp.ceiling: _rounding,
+    sp.Mod: _modulo,
+    sp.Max: _branches,
+    sp.Min: _branches,
+    sp.Piecewise: _branches,
+}
 
 
 def _boolean_period(condition: sp.Basic, symbol: sp.Symbol) -> int | None:
@@ -147,7 +174,7 @@ def _boolean_period(condition: sp.Basic, symbol: sp.Symbol) -> int | None:
             p = _boolean_period(arg, symbol)
             if p is None:
                 return None
-            period = _lcm(period, p)
+            period = math.lcm(period, p)
         return period
     return None
 
@@ -253,21 +280,92 @@ def identically_equal(a: sp.Basic, b: sp.Basic) -> bool:
     return True
 
 
-def decide(condition: sp.Basic) -> bool | None:
-    """``True``/``False`` when ``condition`` is decided for every size, else ``None``.
+@functools.lru_cache(maxsize=8192)
+def for_all_sizes(condition: sp.Basic) -> bool | None:
+    r"""``True`` when ``condition`` holds at every size, ``False`` when it fails at every
+    size, ``None`` when it depends on the sizes (or derive cannot prove either).
 
-    Equalities are proved with :func:`identically_equal`; anything else must already be
-    decided by SymPy.
+    A relation compares the difference $D$ of its sides with 0. When $D$ is quasi-linear in
+    each size (slope $r_s$, period $P_s$) and the sizes are positive integers, its values over
+    the first period of every size bound it everywhere: $D(n + kP) = D(n) + r k P$, so with
+    every $r_s \ge 0$ the smallest value is met in the first period, with every $r_s \le 0$
+    the largest. Anything else must already be decided by SymPy.
+
+    >>> n = sp.Symbol("n", integer=True, positive=True)
+    >>> for_all_sizes(sp.Eq(sp.floor((n + 1) / 2), n - sp.floor(n / 2))), for_all_sizes(n > 3)
+    (True, None)
+    >>> for_all_sizes(2 * sp.floor(n / 2) + 2 >= n), for_all_sizes(sp.Eq(sp.Mod(2 * n, 2), 1))
+    (True, False)
     """
     if condition is True or condition is sp.true:
         return True
     if condition is False or condition is sp.false:
         return False
-    if isinstance(condition, sp.Eq) and identically_equal(condition.lhs, condition.rhs):
+    if isinstance(condition, (sp.And, sp.Or)):
+        verdicts = [for_all_sizes(a) for a in condition.args]
+        wanted = isinstance(condition, sp.And)
+        if all(v is wanted for v in verdicts):
+            return wanted
+        return (not wanted) if any(v is (not wanted) for v in verdicts) else None
+    if isinstance(condition, sp.Not):
+        inner = for_all_sizes(condition.args[0])
+        return None if inner is None else not inner
+    if not isinstance(condition, Relational):
+        return None
+    difference = condition.lhs - condition.rhs
+    if isinstance(condition, (sp.Eq, sp.Ne)) and identically_equal(condition.lhs, condition.rhs):
+        return isinstance(condition, sp.Eq)
+    bounds = _bounds(difference)
+    if bounds is None:
+        return None
+    return _verdict(type(condition), *bounds)
+
+
+def _verdict(kind: type, lo: Fraction | None, hi: Fraction | None, zero: bool) -> bool | None:
+    """Whether ``D <kind> 0`` always (True), never (False) or sometimes (None), from bounds
+    ``lo <= D <= hi`` (``None``: unbounded) and whether ``D`` can be 0."""
+    if kind is sp.Eq:
+        return True if lo == hi == 0 else (False if not zero else None)
+    if kind is sp.Ne:
+        return False if lo == hi == 0 else (True if not zero else None)
+    if kind in (sp.Le, sp.Lt):
+        lo, hi = (None if hi is None else -hi), (None if lo is None else -lo)
+        kind = sp.Ge if kind is sp.Le else sp.Gt
+    if kind is sp.Ge:
+        if lo is not None and lo >= 0:
+            return True
+        return False if hi is not None and hi < 0 else None
+    if lo is not None and lo > 0:
         return True
-    if isinstance(condition, sp.Ne) and identically_equal(condition.lhs, condition.rhs):
-        return False
-    return None
+    return False if hi is not None and hi <= 0 else None
+
+
+def _bounds(d: sp.Basic) -> tuple[Fraction | None, Fraction | None, bool] | None:
+    """``(lo, hi, zero)``: bounds of ``d`` over all sizes and whether it can be 0, from its
+    first periods; None when ``d`` is not quasi-linear in positive integer sizes."""
+    symbols = sorted(d.free_symbols, key=lambda s: s.name)
+    if not symbols:
+        return None
+    ranges, slopes = [], []
+    for s in symbols:
+        start = 1 if s.is_positive else (0 if s.is_nonnegative else None)
+        q = quasi(d, s)
+        if start is None or not s.is_integer or q is None or q.period > BOUNDS_GRID:
+            return None
+        ranges.append(range(start, start + q.period))
+        slopes.append(q.slope)
+    if math.prod(q_range.stop - q_range.start for q_range in ranges) > BOUNDS_GRID:
+        return None
+    try:
+        values = [evaluate(d, dict(zip(symbols, p))) for p in product(*ranges)]
+    except (ValueError, KeyError, ZeroDivisionError):
+        return None
+    lo = min(values) if all(r >= 0 for r in slopes) else None
+    hi = max(values) if all(r <= 0 for r in slopes) else None
+    periodic = all(r == 0 for r in slopes)
+    zero = 0 in values if periodic else not (lo is not None and lo > 0 or
+                                             hi is not None and hi < 0)  # fmt: skip
+    return lo, hi, zero
 
 
 def tidy(expr: sp.Basic) -> sp.Basic:
@@ -361,7 +459,12 @@ def lift(expr: sp.Expr) -> sp.Expr:
     args = list(expr.args)
     for i, arg in enumerate(args):
         if arg.has(sp.Piecewise):
-            placeholder = sp.Dummy("u", integer=True)
+            inner = lift(arg)
+            # an integer placeholder only for an integer argument: SymPy would otherwise
+            # simplify floor(u) to u before the case split is substituted back
+            values = [v for v, _ in inner.args] if isinstance(inner, sp.Piecewise) else [inner]
+            integer = all(getattr(v, "is_integer", False) for v in values)
+            placeholder = sp.Dummy("u", integer=True) if integer else sp.Dummy("u", real=True)
             outer = lift(expr.func(*args[:i], placeholder, *args[i + 1 :]))
-            return compose(outer, placeholder, lift(arg))
+            return compose(outer, placeholder, inner)
     return expr  # pragma: no cover - has() found a split in some argument

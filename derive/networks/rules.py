@@ -3,8 +3,10 @@ r"""Shape rules, one function per layer family, in pure SymPy.
 A rule takes the input shape (a tuple of SymPy expressions) and the layer's arguments
 (named as in ``torch.nn``) and returns the output shape. Spatial sizes come from the
 engine's formulas (:func:`derive.conv_output_size`, :func:`derive.pool_output_size`,
-:func:`derive.conv_transpose_output_size`). Whatever torch checks in ``forward`` becomes a
-condition handed to :meth:`Site.require`: decided conditions pass or raise
+:func:`derive.conv_transpose_output_size`), looked up through the operation registry
+(:mod:`derive.ops`) when called, so what is patched there is what networks use. Whatever
+torch checks in ``forward`` becomes a condition handed to :meth:`Site.require`: decided
+conditions pass or raise
 :class:`derive.ShapeError` at once (naming the layer), undecided ones are recorded as
 :class:`Constraint` for :mod:`derive.networks.admissible`.
 
@@ -29,9 +31,10 @@ from typing import Any, NoReturn
 import sympy as sp
 
 from derive.errors import ShapeError
-from derive.networks.quasi import cases, compose, decide, lift, tidy
-from derive.params import as_dim
-from derive.shapes import conv_output_size, conv_transpose_output_size, pool_output_size
+from derive.networks.branches import branch
+from derive.networks.quasi import compose, for_all_sizes, lift, tidy
+from derive.ops import CONV, CONV_TRANSPOSE, MAX_POOL
+from derive.params import as_dim, pool_stride
 
 __all__ = [
     "Shape",
@@ -47,20 +50,12 @@ __all__ = [
     "batch_norm_shape",
     "layer_norm_shape",
     "group_norm_shape",
+    "instance_norm_shape",
     "linear_shape",
-    "flatten_shape",
-    "unflatten_shape",
-    "broadcast_shapes",
-    "cat_shape",
-    "stack_shape",
-    "reshape_shape",
-    "reduce_shape",
-    "permute_shape",
-    "transpose_shape",
-    "unsqueeze_shape",
-    "squeeze_shape",
     "normalize_dim",
     "numel",
+    "ntuple",
+    "split_batch",
 ]
 
 Shape = tuple[sp.Expr, ...]
@@ -87,10 +82,18 @@ def show_shape(shape: Sequence[object]) -> str:
 class Site:
     """The layer being evaluated: its path (``"features.3"``), its kind and the constraint sink."""
 
-    __slots__ = ("path", "kind", "sink")
+    __slots__ = ("path", "kind", "sink", "hints")
 
-    def __init__(self, path: str, kind: str, sink: list[Constraint]) -> None:
+    def __init__(self, path: str, kind: str, sink: list[Constraint],
+                 hints: list[Constraint] | None = None) -> None:  # fmt: skip
         self.path, self.kind, self.sink = path, kind, sink
+        self.hints = hints
+
+    def static_for_export(self, size: sp.Expr, reason: str) -> None:
+        """Note that ``torch.export`` specialises ``size`` here (a recurrent layer's length):
+        an export specification must keep its symbols static."""
+        if self.hints is not None and sp.sympify(size).free_symbols:
+            self.hints.append(Constraint(self.path, self.kind, sp.sympify(size), reason))
 
     def label(self) -> str:
         return f"{self.path} ({self.kind})" if self.path else self.kind
@@ -104,14 +107,19 @@ class Site:
         ``reason`` may be a function making the message, so that conditions that hold
         cost no formatting.
         """
-        verdict = decide(condition)  # type: ignore[arg-type]
-        if verdict is True:
+        verdict = for_all_sizes(condition)  # type: ignore[arg-type]
+        if verdict is True or (verdict is None and _implied(condition, self.sink)):
             return
         text = reason() if callable(reason) else reason
         if verdict is False:
             self.fail(text)
         if not any(c.condition == condition for c in self.sink):
             self.sink.append(Constraint(self.path, self.kind, condition, text))  # type: ignore[arg-type]
+
+    def branch(self, condition: sp.Basic) -> bool:
+        """Which way a rule goes at a size condition: decided, or a case split of the run
+        (:func:`derive.networks.branches.branch`)."""
+        return branch(condition)
 
     def call(self, fn: Callable[..., sp.Expr], *args: Any, **kwargs: Any) -> sp.Expr:
         """Call an engine formula; its ShapeError is re-raised naming this layer."""
@@ -135,6 +143,27 @@ class Site:
         return size
 
 
+def _divisibility(condition: sp.Basic) -> tuple[sp.Symbol, int] | None:
+    """``(s, m)`` when ``condition`` is ``Eq(Mod(s, m), 0)`` for a size ``s``."""
+    if isinstance(condition, sp.Eq) and condition.rhs == 0 and isinstance(condition.lhs, sp.Mod):
+        s, m = condition.lhs.args
+        if isinstance(s, sp.Symbol) and m.is_Integer and m > 0:
+            return s, int(m)
+    return None
+
+
+def _implied(condition: sp.Basic, known: Sequence[Constraint]) -> bool:
+    r"""Whether ``condition`` holds wherever the divisibility conditions already required
+    ($m \mid s$) do: with $s = m k$ it becomes an identity (an einops axis $s/m$ then
+    multiplies back to $s$ in a reshape)."""
+    facts = [f for f in (_divisibility(c.condition) for c in known) if f is not None]
+    facts = [(s, m) for s, m in facts if condition.has(s)]
+    if not facts:
+        return False
+    put = {s: m * sp.Dummy(f"{s.name}_{m}", integer=True, positive=True) for s, m in facts}
+    return for_all_sizes(condition.xreplace(put)) is True
+
+
 def as_shape(shape: Sequence[object], name: str = "input_shape") -> Shape:
     """Read a shape: ints and/or integer SymPy expressions, each at least 1.
 
@@ -150,7 +179,7 @@ def as_shape(shape: Sequence[object], name: str = "input_shape") -> Shape:
     return out
 
 
-def _ntuple(value: object, n: int, name: str) -> tuple:
+def ntuple(value: object, n: int, name: str) -> tuple:
     if isinstance(value, (tuple, list)):
         if len(value) == 1 and n > 1:
             return tuple(value) * n
@@ -164,7 +193,7 @@ def _ordinal(n: int) -> str:
     return f"{n}D"
 
 
-def _split_batch(site: Site, x: Shape, spatial: int) -> tuple[Shape, sp.Expr, Shape]:
+def split_batch(site: Site, x: Shape, spatial: int) -> tuple[Shape, sp.Expr, Shape]:
     """``(leading dims, channels, spatial dims)`` of a (C, *) or (N, C, *) input."""
     if len(x) not in (spatial + 1, spatial + 2):
         site.fail(
@@ -182,6 +211,8 @@ def numel(x: Shape) -> sp.Expr:
 
 def normalize_dim(site: Site, dim: object, rank: int, what: str = "dim") -> int:
     """A (possibly negative) dimension index, checked against the rank as torch does."""
+    if isinstance(dim, sp.Integer):
+        dim = int(dim)
     if isinstance(dim, bool) or not isinstance(dim, int):
         site.fail(f"{what} must be an int, got {what}={dim!r}")
     span = max(rank, 1)
@@ -212,55 +243,31 @@ def conv_shape(
     stride: object = 1,
     padding: object = 0,
     dilation: object = 1,
-    padding_mode: str = "zeros",
-    reversed_padding: Sequence[int] | None = None,
 ) -> Shape:
-    """``Conv{1,2,3}d``: checks the channel count, then one engine formula per axis.
+    """``F.conv{1,2,3}d``: checks the channel count, then one engine formula per axis.
 
-    With ``padding_mode`` other than ``'zeros'`` torch pads with ``F.pad`` first (``reflect``
-    needs each pad smaller than the size, ``circular`` at most the size) and convolves
-    without padding.
+    (A ``Conv2d`` with ``padding_mode`` other than ``'zeros'`` pads with ``F.pad`` first, in
+    its own code, and convolves without padding.)
     """
-    lead, c, sizes = _split_batch(site, x, spatial)
+    ks = ntuple(kernel_size, spatial, "kernel_size")
+    ss = ntuple(stride, spatial, "stride")
+    ds = ntuple(dilation, spatial, "dilation")
+    ps = [padding] * spatial if isinstance(padding, str) else ntuple(padding, spatial, "padding")
+    params = list(zip(ks, ss, ps, ds))
+    return _per_axis(site, x, spatial, in_channels, out_channels, CONV.size, params)
+
+
+def _per_axis(site: Site, x: Shape, spatial: int, in_channels: int, out_channels: int,
+              formula: Callable[..., sp.Expr], params: Sequence[tuple]) -> Shape:  # fmt: skip
+    """The channel check, then ``formula(n, *params[axis])`` along each spatial axis (an
+    engine size function), each output size at least 1."""
+    lead, c, sizes = split_batch(site, x, spatial)
     _check_channels(site, x, c, in_channels)
-    ks = _ntuple(kernel_size, spatial, "kernel_size")
-    ss = _ntuple(stride, spatial, "stride")
-    ds = _ntuple(dilation, spatial, "dilation")
     out = []
     for axis, n in enumerate(sizes):
-        if padding_mode != "zeros":
-            if reversed_padding is None:
-                site.fail(f"padding_mode={padding_mode!r} needs the module's padding amounts")
-            j = 2 * (spatial - 1 - axis)
-            lo, hi = int(reversed_padding[j]), int(reversed_padding[j + 1])
-            _check_pad_mode(site, padding_mode, n, lo, hi)
-            pad: object = (lo, hi)
-        elif isinstance(padding, str):
-            pad = padding
-        else:
-            pad = _ntuple(padding, spatial, "padding")[axis]
-        size = site.size(conv_output_size, n, ks[axis], ss[axis], pad, ds[axis])
+        size = site.size(formula, n, *params[axis])
         out.append(site.positive(size, f"output size along axis {axis + len(lead) + 1}"))
-    return (*lead, sp.Integer(out_channels), *out)
-
-
-def _check_pad_mode(site: Site, mode: str, n: sp.Expr, lo: int, hi: int) -> None:
-    if mode == "reflect":
-        for p in (lo, hi):
-            site.require(
-                sp.Lt(p, n),
-                lambda p=p: f"padding_mode='reflect' needs padding smaller than the input "
-                f"size, got padding={p} for size {n}",
-            )
-    elif mode == "circular":
-        for p in (lo, hi):
-            site.require(
-                sp.Le(p, n),
-                lambda p=p: f"padding_mode='circular' needs padding at most the input "
-                f"size, got padding={p} for size {n}",
-            )
-    elif mode != "replicate":
-        site.fail(f"unknown padding_mode={mode!r}")
+    return (*lead, sp.sympify(out_channels), *out)
 
 
 def conv_transpose_shape(
@@ -282,20 +289,11 @@ def conv_transpose_shape(
     torch's CPU kernels sometimes return an empty tensor instead; derive does not copy
     that backend-dependent behaviour.)
     """
-    lead, c, sizes = _split_batch(site, x, spatial)
-    _check_channels(site, x, c, in_channels)
-    ks = _ntuple(kernel_size, spatial, "kernel_size")
-    ss = _ntuple(stride, spatial, "stride")
-    ps = _ntuple(padding, spatial, "padding")
-    ops = _ntuple(output_padding, spatial, "output_padding")
-    ds = _ntuple(dilation, spatial, "dilation")
-    out = []
-    for axis, n in enumerate(sizes):
-        size = site.size(
-            conv_transpose_output_size, n, ks[axis], ss[axis], ps[axis], ops[axis], ds[axis]
-        )
-        out.append(site.positive(size, f"output size along axis {axis + len(lead) + 1}"))
-    return (*lead, sp.Integer(out_channels), *out)
+    params = list(zip(*(ntuple(v, spatial, name) for v, name in (
+        (kernel_size, "kernel_size"), (stride, "stride"), (padding, "padding"),
+        (output_padding, "output_padding"), (dilation, "dilation")))))  # fmt: skip
+    return _per_axis(site, x, spatial, in_channels, out_channels, CONV_TRANSPOSE.size,
+                     params)  # fmt: skip
 
 
 def pool_shape(
@@ -316,13 +314,11 @@ def pool_shape(
     ``input_at_least_kernel``: torch's ``avg_pool3d`` also refuses an unpadded input smaller
     than the kernel along any axis (padding notwithstanding).
     """
-    lead, c, sizes = _split_batch(site, x, spatial)
-    ks = _ntuple(kernel_size, spatial, "kernel_size")
-    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
-        stride = ks
-    ss = _ntuple(stride, spatial, "stride")
-    ps = _ntuple(padding, spatial, "padding")
-    ds = _ntuple(dilation, spatial, "dilation")
+    lead, c, sizes = split_batch(site, x, spatial)
+    ks = ntuple(kernel_size, spatial, "kernel_size")
+    ss = ntuple(pool_stride(stride, ks), spatial, "stride")
+    ps = ntuple(padding, spatial, "padding")
+    ds = ntuple(dilation, spatial, "dilation")
     out = []
     if input_at_least_kernel:
         for n, k in zip(sizes, ks):
@@ -332,7 +328,7 @@ def pool_shape(
             )
     for axis, n in enumerate(sizes):
         size = site.size(
-            pool_output_size, n, ks[axis], ss[axis], ps[axis], ds[axis], bool(ceil_mode)
+            MAX_POOL.size, n, ks[axis], ss[axis], ps[axis], ds[axis], bool(ceil_mode)
         )
         out.append(site.positive(size, f"output size along axis {axis + len(lead) + 1}"))
     return (*lead, c, *out)
@@ -375,7 +371,7 @@ def adaptive_pool_shape(
             f"input of shape {show_shape(x)} (other ranks only when every output size is 1)",
         )
         return (*x[: rank - spatial], *([sp.Integer(1)] * spatial))
-    _split_batch(site, x, spatial)  # raises with torch's rank message
+    split_batch(site, x, spatial)  # raises with torch's rank message
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -402,57 +398,105 @@ def dropout_shape(site: Site, x: Shape, *, channel_dims: int, training: bool) ->
 # -- normalisation and dense layers ------------------------------------------------------
 
 
+def _more_than_one(site: Site, x: Shape, sizes: Sequence[sp.Expr], what: str) -> None:
+    """torch's ``_verify_batch_size``/``_verify_spatial_size``: the product of ``sizes`` must
+    not be 1, i.e. some factor above 1 (sizes are positive)."""
+    site.require(
+        sp.Or(*[sp.Gt(d, 1) for d in sizes]),
+        lambda: f"Expected more than 1 {what} when training, got input size {show_shape(x)}",
+    )
+
+
+def _vector(site: Site, name: str, size: sp.Expr | None, c: sp.Expr) -> None:
+    if size is not None:
+        site.require(sp.Eq(c, size), lambda: f"{name} should contain {c} elements not {size}")
+
+
 def batch_norm_shape(
-    site: Site, x: Shape, ranks: Sequence[int], *, num_features: int, training: bool
+    site: Site,
+    x: Shape,
+    *,
+    running: int | None = None,
+    weight: int | None = None,
+    training: bool = True,
 ) -> Shape:
-    """``BatchNorm{1,2,3}d``: the rank, ``C == num_features``, and in training more than one
-    value per channel ($N \\prod_i n_i > 1$, i.e. some factor above 1)."""
-    if len(x) not in ranks:
-        allowed = " or ".join(_ordinal(r) for r in ranks)
-        site.fail(
-            f"expected {allowed} input, got {_ordinal(len(x))} input of shape {show_shape(x)}"
-        )
-    site.require(
-        sp.Eq(x[1], num_features),
-        lambda: f"expected input with {num_features} channels (num_features={num_features}), "
-        f"got {x[1]} in input of shape {show_shape(x)}",
-    )
+    r"""``F.batch_norm``: per-channel vectors of ``C = x[1]`` entries and, in training, more
+    than one value per channel ($N \prod_i n_i > 1$: some factor above 1). ``running`` and
+    ``weight`` are the sizes of the running statistics and the affine weight (if given).
+
+    The rank is checked by the modules (``BatchNorm2d`` wants 4-D input), in their own code.
+    """
+    c = x[1] if len(x) >= 2 else sp.Integer(0)
+    if not training and running is None:
+        site.fail("running_mean must be defined in evaluation mode")
+    _vector(site, "running_mean", running, c)
+    _vector(site, "weight", weight, c)
     if training:
-        per_channel = (x[0], *x[2:])
-        site.require(
-            sp.Or(*[sp.Gt(d, 1) for d in per_channel]),
-            lambda: "training needs more than 1 value per channel, got input of shape "
-            f"{show_shape(x)}",
-        )
+        _more_than_one(site, x, (x[0], *x[2:]) if x else (), "value per channel")
     return x
 
 
-def layer_norm_shape(site: Site, x: Shape, *, normalized_shape: Sequence[int]) -> Shape:
-    """``LayerNorm``: the trailing dims must equal ``normalized_shape``."""
-    tail = tuple(normalized_shape)
+def instance_norm_shape(
+    site: Site,
+    x: Shape,
+    *,
+    running: int | None = None,
+    weight: int | None = None,
+    use_input_stats: bool = True,
+) -> Shape:
+    r"""``F.instance_norm``: statistics over the spatial dims, so with input statistics more
+    than one spatial element ($\prod_i n_i > 1$); per-channel vectors of ``x[1]`` entries."""
+    if use_input_stats:
+        _more_than_one(site, x, x[2:], "spatial element")
+    c = x[1] if len(x) >= 2 else sp.Integer(1)
+    _vector(site, "running_mean", running, c)
+    _vector(site, "weight", weight, c)
+    return x
+
+
+def layer_norm_shape(site: Site, x: Shape, *, normalized_shape: Sequence[int],
+                     weight: Sequence[int] | None = None, name: str = "") -> Shape:  # fmt: skip
+    """``LayerNorm``/``RMSNorm``: the trailing dims must equal ``normalized_shape``."""
+    tail = tuple(int(t) for t in normalized_shape)
+    if weight is not None and tuple(weight) != tail:
+        site.fail(f"Expected weight to be of same shape as normalized_shape, but got weight of "
+                  f"shape {list(weight)} and normalized_shape = {list(tail)}")  # fmt: skip
+
+    def text() -> str:
+        return (f"Given normalized_shape={list(tail)}, expected input with shape "
+                f"[*, {', '.join(map(str, tail))}], but got input of size {show_shape(x)}")
+
     if len(x) < len(tail):
-        site.fail(f"normalized_shape={tail} has more dims than input of shape {show_shape(x)}")
+        site.fail(text())
     for d, t in zip(x[len(x) - len(tail) :], tail):
-        site.require(
-            sp.Eq(d, t),
-            lambda: f"input of shape {show_shape(x)} does not end with normalized_shape={tail}",
-        )
+        site.require(sp.Eq(d, t), text)
     return x
 
 
-def group_norm_shape(site: Site, x: Shape, *, num_groups: int, num_channels: int) -> Shape:
-    """``GroupNorm``: ``C == num_channels`` (which ``num_groups`` divides)."""
+def group_norm_shape(site: Site, x: Shape, *, num_groups: int,
+                     weight: int | None = None) -> Shape:  # fmt: skip
+    """``F.group_norm``: at least 2-D, ``num_groups`` divides ``C``, more than one value per
+    group in the batch, and an affine weight of ``C`` entries."""
     if len(x) < 2:
-        site.fail(f"expected at least 2D input, got input of shape {show_shape(x)}")
+        site.fail(f"Expected at least 2 dimensions for input tensor but received {len(x)}")
+    c = x[1]
+    # torch tests N * (C // G) * prod(spatial) != 1; where G divides C (required below) that
+    # is "N > 1 or C > G or some spatial size > 1", one size per condition
+    _more_than_one(site, x, (x[0], c / num_groups, *x[2:]), "value per channel")
     site.require(
-        sp.Eq(x[1], num_channels),
-        lambda: f"expected input with {num_channels} channels (num_channels={num_channels}), "
-        f"got {x[1]} in input of shape {show_shape(x)}",
+        sp.Eq(sp.Mod(c, num_groups), 0),
+        lambda: "Expected number of channels in input to be divisible by num_groups, but got "
+        f"input of shape {show_shape(x)} and num_groups={num_groups}",
     )
+    if weight is not None:
+        site.require(sp.Eq(c, weight), lambda: "Expected weight to be a vector of size equal "
+                     f"to the number of channels in input, but got weight of shape [{weight}] "
+                     f"and input of shape {show_shape(x)}")  # fmt: skip
     return x
 
 
-def linear_shape(site: Site, x: Shape, *, in_features: int, out_features: int) -> Shape:
+def linear_shape(site: Site, x: Shape, *, in_features: sp.Expr | int,
+                 out_features: sp.Expr | int) -> Shape:  # fmt: skip
     """``Linear``: the last dim must equal ``in_features`` and becomes ``out_features``."""
     if len(x) < 1:
         site.fail("expected at least 1D input, got a 0-d tensor")
@@ -461,188 +505,4 @@ def linear_shape(site: Site, x: Shape, *, in_features: int, out_features: int) -
         lambda: f"in_features={in_features} does not match the last dim {x[-1]} of input of shape "
         f"{show_shape(x)}",
     )
-    return (*x[:-1], sp.Integer(out_features))
-
-
-# -- reshaping ----------------------------------------------------------------------------
-
-
-def flatten_shape(site: Site, x: Shape, start_dim: int = 1, end_dim: int = -1) -> Shape:
-    """``Flatten``/``torch.flatten``: dims ``start_dim..end_dim`` multiplied into one."""
-    if not x:
-        return (sp.Integer(1),)
-    start = normalize_dim(site, start_dim, len(x), "start_dim")
-    end = normalize_dim(site, end_dim, len(x), "end_dim")
-    if start > end:
-        site.fail(
-            f"flatten() has invalid args: start_dim={start_dim} comes after end_dim={end_dim}"
-        )
-    return (*x[:start], numel(x[start : end + 1]), *x[end + 1 :])
-
-
-def unflatten_shape(site: Site, x: Shape, dim: int, sizes: Sequence[object]) -> Shape:
-    """``Unflatten``: one dim split into ``sizes`` (one entry may be -1)."""
-    d = normalize_dim(site, dim, len(x))
-    inner = reshape_shape(site, (x[d],), sizes)
-    return (*x[:d], *inner, *x[d + 1 :])
-
-
-def reshape_shape(site: Site, x: Shape, sizes: Sequence[object]) -> Shape:
-    r"""``view``/``reshape``: same number of elements; a ``-1`` is inferred as
-    $\prod x / \prod(\text{others})$, which must be an integer."""
-    total = numel(x)
-    dims = [as_dim(s, "shape") for s in sizes]
-    unknown = [i for i, d in enumerate(dims) if d == -1]
-    if len(unknown) > 1:
-        site.fail(f"only one dimension can be inferred, got shape {show_shape(dims)}")
-    for d in dims:
-        if d != -1 and sp.Lt(d, 0) is sp.true:
-            site.fail(f"invalid shape dimension {d} in shape {show_shape(dims)}")
-    known = numel(tuple(d for d in dims if d != -1))
-
-    def text() -> str:
-        return f"shape {show_shape(dims)} is invalid for input of shape {show_shape(x)}"
-
-    if unknown:
-        site.require(sp.Ne(known, 0), text)
-        inferred = sp.factor_terms(total / known)
-        if inferred.is_integer is not True:
-            site.require(sp.Eq(sp.Mod(total, known), 0), text)
-        dims[unknown[0]] = tidy(inferred)
-    else:
-        site.require(sp.Eq(total, known), text)
-    return tuple(dims)
-
-
-def permute_shape(site: Site, x: Shape, order: Sequence[int]) -> Shape:
-    """``permute``: the dims in the given order."""
-    if len(order) != len(x):
-        site.fail(f"permute needs {len(x)} dims, got {tuple(order)}")
-    idx = [normalize_dim(site, d, len(x)) for d in order]
-    if sorted(idx) != list(range(len(x))):
-        site.fail(f"permute got repeated dims {tuple(order)}")
-    return tuple(x[i] for i in idx)
-
-
-def transpose_shape(site: Site, x: Shape, dim0: int, dim1: int) -> Shape:
-    """``transpose``: two dims swapped."""
-    a, b = normalize_dim(site, dim0, len(x)), normalize_dim(site, dim1, len(x))
-    out = list(x)
-    out[a], out[b] = out[b], out[a]
-    return tuple(out)
-
-
-def unsqueeze_shape(site: Site, x: Shape, dim: int) -> Shape:
-    """``unsqueeze``: a size-1 dim inserted."""
-    d = normalize_dim(site, dim, len(x) + 1)
-    return (*x[:d], sp.Integer(1), *x[d:])
-
-
-def squeeze_shape(site: Site, x: Shape, dim: object = None) -> Shape:
-    """``squeeze``: size-1 dims removed; a symbolic dim that may or may not be 1 is refused."""
-    if dim is None:
-        dims = list(range(len(x)))
-    elif isinstance(dim, (tuple, list)):
-        dims = [normalize_dim(site, d, len(x)) for d in dim]
-    else:
-        dims = [normalize_dim(site, dim, len(x))]
-    keep = []
-    for i, d in enumerate(x):
-        if i in dims:
-            verdict = decide(sp.Eq(d, 1))
-            if verdict is None:
-                site.fail(f"squeeze of dim {i} of size {d}: the rank would depend on the size")
-            if verdict:
-                continue
-        keep.append(d)
-    return tuple(keep)
-
-
-def reduce_shape(site: Site, x: Shape, dim: object = None, keepdim: bool = False) -> Shape:
-    """``mean``/``sum``/``amax``/``amin`` over ``dim`` (all dims when ``None``)."""
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        dims = set(range(len(x)))
-    elif isinstance(dim, (tuple, list)):
-        dims = {normalize_dim(site, d, len(x)) for d in dim}
-    else:
-        dims = {normalize_dim(site, dim, len(x))}
-    if keepdim:
-        return tuple(sp.Integer(1) if i in dims else d for i, d in enumerate(x))
-    return tuple(d for i, d in enumerate(x) if i not in dims)
-
-
-# -- several inputs ------------------------------------------------------------------------
-
-
-def broadcast_shapes(site: Site, a: Shape, b: Shape) -> Shape:
-    r"""Broadcasting of two shapes: aligned from the right, a size 1 stretches.
-
-    Equal sizes (proved for every size) need nothing; otherwise the dims must be equal or
-    one of them 1, and the result is $\begin{cases} b & a = 1 \\ a & \text{else}\end{cases}$.
-    """
-    out: list[sp.Expr] = []
-    rank = max(len(a), len(b))
-    pa = (sp.Integer(1),) * (rank - len(a)) + tuple(a)
-    pb = (sp.Integer(1),) * (rank - len(b)) + tuple(b)
-    for i, (p, q) in enumerate(zip(pa, pb)):
-        if p == q or q == 1:
-            out.append(p)
-        elif p == 1:
-            out.append(q)
-        elif decide(sp.Eq(p, q)):
-            out.append(p)
-        else:
-            site.require(
-                sp.Or(sp.Eq(p, q), sp.Eq(p, 1), sp.Eq(q, 1)),
-                lambda p=p, q=q, i=i: f"the size of tensor a ({p}) must match the size of "
-                f"tensor b ({q}) at dimension {i} (shapes {show_shape(a)} and {show_shape(b)})",
-            )
-            placeholder = sp.Dummy("p", integer=True, positive=True)
-            split = cases([(q, sp.Eq(placeholder, 1)), (placeholder, sp.true)])
-            out.append(compose(split, placeholder, lift(p)))
-    return tuple(out)
-
-
-def cat_shape(site: Site, shapes: Sequence[Shape], dim: int = 0) -> Shape:
-    """``torch.cat``: same rank, equal sizes except along ``dim``, which adds up."""
-    if not shapes:
-        site.fail("torch.cat needs at least one tensor")
-    first = shapes[0]
-    d = normalize_dim(site, dim, len(first))
-    for other in shapes[1:]:
-        if len(other) != len(first):
-            site.fail(
-                f"tensors must have the same number of dimensions, got {show_shape(first)} "
-                f"and {show_shape(other)}"
-            )
-        for i, (p, q) in enumerate(zip(first, other)):
-            if i != d:
-                site.require(
-                    sp.Eq(p, q),
-                    lambda p=p, q=q, i=i, other=other: f"sizes of tensors must match except in "
-                    f"dimension {d}: expected size {p} but got size {q} for dimension {i} "
-                    f"({show_shape(first)} and {show_shape(other)})",
-                )
-    total = sp.Add(*(s[d] for s in shapes))
-    return (*first[:d], total, *first[d + 1 :])
-
-
-def stack_shape(site: Site, shapes: Sequence[Shape], dim: int = 0) -> Shape:
-    """``torch.stack``: equal shapes, a new dim of size ``len(shapes)``."""
-    if not shapes:
-        site.fail("torch.stack needs at least one tensor")
-    first = shapes[0]
-    d = normalize_dim(site, dim, len(first) + 1)
-    for other in shapes[1:]:
-        if len(other) != len(first):
-            site.fail(
-                f"stack expects each tensor to be equal size, got {show_shape(first)} and "
-                f"{show_shape(other)}"
-            )
-        for p, q in zip(first, other):
-            site.require(
-                sp.Eq(p, q),
-                lambda other=other: f"stack expects each tensor to be equal size, got "
-                f"{show_shape(first)} and {show_shape(other)}",
-            )
-    return (*first[:d], sp.Integer(len(shapes)), *first[d:])
+    return (*x[:-1], sp.sympify(out_features))

@@ -65,6 +65,22 @@ def torch_symbolic(
     in torch's notation (``//`` for floor division) with torch's symbols renamed.
     """
     net = copy.deepcopy(module) if copy_module else module
+    env = ShapeEnv()
+    x, names = _fake_input(net, env, input_shape, sample)
+    captured: list[Any] = []
+    if probe is not None:
+        net.get_submodule(probe).register_forward_hook(
+            lambda m, args, out: captured.append(tuple(out.shape))
+        )
+    with FakeTensorMode(shape_env=env, allow_non_fake_inputs=True):
+        y = net(x)
+    return _result(env, names, tuple(y.shape), captured[-1] if captured else None, x)
+
+
+def _fake_input(net: torch.nn.Module, env: ShapeEnv, input_shape: Sequence[object],
+                sample: dict[sp.Symbol, int]) -> tuple[Any, dict[Any, str]]:  # fmt: skip
+    """A fake tensor of the sample's sizes, its symbolic dims dynamic; torch's symbol of each
+    dim -> the caller's symbol name."""
     concrete = tuple(
         sample[d] if isinstance(d, sp.Symbol) else int(d)  # type: ignore[call-overload]
         for d in input_shape
@@ -72,22 +88,17 @@ def torch_symbolic(
     dynamic = [
         DimDynamic.DYNAMIC if isinstance(d, sp.Symbol) else DimDynamic.STATIC for d in input_shape
     ]
-    env = ShapeEnv()
     mode = FakeTensorMode(shape_env=env, allow_non_fake_inputs=True)
     context = StatelessSymbolicContext(dynamic_sizes=dynamic)
     device = next(net.parameters(), torch.empty(0)).device  # "meta" nets work too
     x = mode.from_tensor(torch.zeros(concrete, device=device), symbolic_context=context)
-    names: dict[Any, str] = {}
-    for dim, d in zip(x.shape, input_shape):
-        if isinstance(d, sp.Symbol):
-            names[dim.node.expr] = d.name
-    captured: list[Any] = []
-    if probe is not None:
-        net.get_submodule(probe).register_forward_hook(
-            lambda m, args, out: captured.append(tuple(out.shape))
-        )
-    with mode:
-        y = net(x)
+    names = {dim.node.expr: d.name for dim, d in zip(x.shape, input_shape)
+             if isinstance(d, sp.Symbol)}  # fmt: skip
+    return x, names
+
+
+def _result(env: ShapeEnv, names: dict[Any, str], shape: tuple, probed: tuple | None,
+            x: Any) -> TorchSymbolic:  # fmt: skip
     renamed = {s: sp.Symbol(name, integer=True, positive=True) for s, name in names.items()}
 
     def show(expr: Any) -> str:
@@ -97,18 +108,17 @@ def torch_symbolic(
             return str(expr)
         return str(expr.xreplace(renamed))
 
-    guards = tuple(show(g.expr) for g in env.guards)
     ranges = tuple(
         f"{name}: [{env.var_to_range[s].lower}, {env.var_to_range[s].upper}]"
         for s, name in names.items()
         if s in env.var_to_range
     )
-    shape = tuple(show(d) for d in y.shape)
-    probed = tuple(show(d) for d in captured[-1]) if captured else None
     lower = {
         name: int(env.var_to_range[s].lower) for s, name in names.items() if s in env.var_to_range
     }
+    sample = tuple(int(d.node.hint) if isinstance(d, torch.SymInt) else int(d) for d in x.shape)
     return TorchSymbolic(
-        concrete, shape, guards, ranges, probed, lower,
+        sample, tuple(show(d) for d in shape), tuple(show(g.expr) for g in env.guards), ranges,
+        None if probed is None else tuple(show(d) for d in probed), lower,
         tuple(g.expr for g in env.guards), {name: s for s, name in names.items()},
     )  # fmt: skip

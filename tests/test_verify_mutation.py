@@ -1,19 +1,23 @@
-"""Verify can fail: break the engine (monkeypatch) and both the proofs and the sweep say so.
+"""Verify can fail: break the engine (monkeypatch) and the proofs and the sweep say so.
 
-Each mutation replaces one engine function where derive looks it up (``derive.shapes``,
-``derive.conv``). The catalogue's claims and the sweep read the engine at call time, so the
-broken formula is what they verify.
+Formula mutants replace one engine function where derive looks it up (``derive.shapes``,
+``derive.conv``); the catalogue's claims and the sweep read the engine at call time, so the
+broken formula is what they verify. Rejection mutants (:mod:`mutants`) edit the acceptance
+rules in the source of :mod:`derive.shapes`, or make a size function reject or accept on
+numbers only, where no symbolic proof can see it and only the sweep's numeric engine calls do.
 """
 
 from __future__ import annotations
 
 import pytest
 import sympy as sp
+from mutants import NAMED, generic_mutants
 
 import derive.conv
 import derive.shapes
 from derive.params import as_dim, padding_pair
-from derive.verify.report import run_verification
+from derive.verify.report import run_claims, run_verification
+from derive.verify.sweep import run_sweep
 
 ORIGINAL_CONV = derive.shapes.conv_output_size
 ORIGINAL_POOL = derive.shapes.pool_output_size
@@ -76,7 +80,7 @@ MUTATIONS = [
      {"dv.14", "composition.transpose-restores-size", "framework.torch-conv-transpose-formula"},
      {"conv_transpose1d"}),
     (derive.conv, "conv2d", conv2d_flipped,
-     {"book.corr2d-example", "book.worked-numbers"}, {"conv2d"}),
+     {"book.corr2d-example", "book.worked-numbers", "formula.conv-engine"}, {"conv2d"}),
 ]  # fmt: skip
 
 
@@ -116,3 +120,43 @@ def test_an_engine_that_crashes_is_reported_not_fatal(monkeypatch):
     assert any("broken on purpose" in r.outcome.detail for r in failed)
     assert any(note.startswith("conv1d: no compiled formula") for note in report.sweep.notes)
     assert any(d.op == "conv1d" for d in report.sweep.disagreements)
+
+
+# ---------------------------------------------------------------- the rejection logic
+@pytest.mark.parametrize("mutant", NAMED, ids=str)
+def test_a_broken_rejection_is_caught(monkeypatch, mutant):
+    """The issue's mutants: over-rejection (an exact fit rejected) and under-rejection (pool
+    padding floor(k/2) + 1, output_padding = stride, 'same' with stride 2 accepted). Edited in
+    the rules' source, the two-sided rejection claims fail too; on numbers only, the sweep's
+    numeric engine calls (every configuration on or next to a boundary) catch them."""
+    mutant.apply(monkeypatch)
+    sweep = run_sweep(elements=0, ops=mutant.ops)
+    assert sweep.failed > 0
+    failed = {r.claim.id for r in run_claims(["rejection"]) if r.outcome.status == "FAILED"}
+    if mutant.name.endswith("(source)"):
+        assert failed, "a two-sided rejection claim must fail"
+    else:
+        assert not failed  # no symbolic proof can see a numbers-only mutant: the sweep must
+
+
+#: moved comparisons that change nothing: the shortcut taken less often (the Piecewise it
+#: skips is always right)
+EQUIVALENT = {"_pool_size: hi + s - 1 < span [-1]"}
+GENERIC = generic_mutants()
+
+
+def test_the_generic_mutants_are_every_comparison_of_the_rules():
+    names = [m.name for m in GENERIC]
+    assert len(names) == len(set(names)) >= 20 and EQUIVALENT <= set(names)
+    for text in ("padded < span", "side > half", "op >= s", "op >= d", "out < 1", "value < 1"):
+        assert any(text in name for name in names), text
+
+
+@pytest.mark.parametrize("mutant", GENERIC, ids=str)
+def test_every_moved_comparison_is_caught_by_the_sweep(monkeypatch, mutant):
+    mutant.apply(monkeypatch)
+    sweep = run_sweep(elements=0, ops=mutant.ops, engine_sample=0)
+    if mutant.name in EQUIVALENT:
+        assert sweep.failed == 0  # and so it stays equivalent
+    else:
+        assert sweep.failed > 0, mutant.name

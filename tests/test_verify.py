@@ -221,6 +221,13 @@ def test_splitters_refuse_what_they_cannot_cover():
     signed = Identity(lambda: sp.floor(x / s), lambda: sp.floor(x / s), (x, s),
                       split=Division(x, s, x, q, r0, u))  # fmt: skip
     assert "needs x >= 0" in prove_identity(signed).detail
+    # one slack for two comparisons would tie them together
+    twice = Identity(lambda: sp.floor(n / s), lambda: sp.floor(n / s), (n, s),
+                     split=Compare(n, 3, n, n, t).then(Compare(n, 5, n, n, t)))  # fmt: skip
+    assert "in use in the case already" in prove_identity(twice).detail
+    # the symbol solved for cannot be on both sides (n = q n + r)
+    circular = Identity(lambda: n, lambda: n, (n,), split=Division(n, n, n, qi, r0, u))
+    assert prove_identity(circular).status == "FAILED"
 
 
 def test_a_split_that_is_not_enough_is_no_proof():

@@ -148,6 +148,8 @@ def positive(expr: sp.Expr, region: Region = {}) -> bool:  # noqa: B006 - read o
 def _as_le(rel: Relational) -> sp.Expr | None:
     r"""An integer relation as $x \le 0$: the $x$ (``None`` for ``==``/``!=``)."""
     diff = sp.expand(rel.lhs - rel.rhs)
+    if not integer_valued(diff):  # x < 0 as x + 1 <= 0 holds for integers only
+        return None
     if isinstance(rel, sp.LessThan):
         return diff
     if isinstance(rel, sp.StrictLessThan):

@@ -84,11 +84,17 @@ def _solve(expr: sp.Expr, symbol: sp.Symbol, value: sp.Expr) -> sp.Expr:
     if poly.degree() != 1 or coeff not in (1, -1):
         raise SplitError(f"{symbol} must occur in {expr} with coefficient 1 or -1")
     rest = sp.expand(expr - coeff * symbol)
-    return sp.expand((value - rest) / coeff)
+    solution = sp.expand((value - rest) / coeff)
+    if symbol in solution.free_symbols:
+        raise SplitError(f"{symbol} occurs on both sides of {expr} = {value}")
+    return solution
 
 
 def _refine(case: Case, name: str, symbol: sp.Symbol, value: sp.Expr, region=None) -> Case:
     """``case`` with ``symbol := value`` everywhere, plus new region entries."""
+    for bound in region or {}:
+        if bound in case.region:
+            raise SplitError(f"{bound} is bounded by the case region already")
     if symbol in case.region:
         raise SplitError(f"{symbol} is bounded by the case region; solve for another symbol")
     if symbol in case.subs:
@@ -140,6 +146,14 @@ def _implied_nonnegative(expr: sp.Expr, case: Case, where: Where) -> bool:
     return False
 
 
+def _fresh(split: Split, case: Case) -> None:
+    """A splitter's new parameters must be new to the case (one symbol, one meaning)."""
+    taken = case.params() | set(case.subs) | set(case.region)
+    clash = split.introduces() & taken
+    if clash:
+        raise SplitError(f"parameters {sorted(map(str, clash))} are in use in the case already")
+
+
 class Split:
     """A vetted splitter: :meth:`refine` splits one case into cases covering it."""
 
@@ -179,6 +193,7 @@ class Division(Split):
         return {x for x in (self.quotient, self.remainder, self.slack) if x is not None}
 
     def refine(self, case: Case, where: Where = ()) -> list[Case]:
+        _fresh(self, case)
         expr, q = _in_frame(self.expr, case), self.quotient
         if not q.is_integer:
             raise SplitError(f"the quotient {q} must be an integer symbol")
@@ -219,6 +234,7 @@ class Compare(Split):
         return {self.slack}
 
     def refine(self, case: Case, where: Where = ()) -> list[Case]:
+        _fresh(self, case)
         t = self.slack
         if not (t.is_integer and t.is_nonnegative):
             raise SplitError(f"the slack {t} must be a non-negative integer symbol")

@@ -30,7 +30,8 @@ def method_of(spec: Any) -> str:
     if isinstance(spec, Identity):
         if spec.sympy_only:
             return "SymPy alone"
-        return "proof by cases" if spec.split is not None else "proof"
+        method = "proof by cases" if spec.split is not None else "proof"
+        return f"{method} (the stated shapes)" if spec.shapes else method
     names = {
         Elementwise: "elementwise proof (the stated shapes)",
         Exact: "exact evaluation",

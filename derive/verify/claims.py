@@ -65,10 +65,10 @@ __all__ = ["Claim", "CLAIMS", "GROUPS", "KINDS", "establish", "claim_by_id", "ki
 #: group id -> heading, in report order
 GROUPS: dict[str, str] = {
     "lemma": "Lemmas of our own",
+    "formula": "Element formulas: what the engine computes, entry by entry",
     "book": "Claims of the book's chapter (the seed page)",
     "dv": "Dumoulin & Visin, the fifteen relationships",
     "framework": "Framework conventions: PyTorch, TensorFlow, ONNX",
-    "formula": "Element formulas: what the engine computes, entry by entry",
     "composition": "Composition and linearity",
     "rejection": "Rejections and their acceptance twins",
     "pooling": "Pooling with ceil_mode",
@@ -114,6 +114,8 @@ def kind_of(claim: Claim, outcome: Outcome | None = None) -> str:
     if isinstance(spec, Identity):
         if spec.sympy_only:
             return "definitional"
+        if spec.shapes:
+            return "fixed-shape"
         direct = outcome is not None and outcome.cases == 1 and not outcome.lemmas
         return "general-direct" if spec.split is None and direct else "general-split"
     kinds = {

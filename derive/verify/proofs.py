@@ -80,7 +80,8 @@ class Identity:
     meeting every condition in ``where``, proved over the cases of ``split``.
 
     ``rewrites`` are lemma rewrites applied to both sides first; ``sympy_only`` proves by
-    SymPy's own evaluation alone (the definitional lemmas).
+    SymPy's own evaluation alone (the definitional lemmas); ``shapes`` names the fixed
+    shapes a claim about arrays holds for (general in the other symbols).
     """
 
     lhs: Callable[[], Any]
@@ -90,6 +91,7 @@ class Identity:
     where: tuple[sp.Basic, ...] = ()
     rewrites: tuple[Callable[[sp.Expr], sp.Expr], ...] = ()
     sympy_only: bool = False
+    shapes: str = ""
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,8 @@ def _stack_claim(name: str, index: int):
             (H, W, i, j) + tuple(sp.flatten(kernels)),
             split=split,
             where=(sp.Lt(i + eh, H), sp.Lt(j + ew, W)),
-        ),  # fmt: skip
+            shapes=f"{shapes} kernels",
+        ),
     )
 
 

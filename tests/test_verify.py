@@ -226,6 +226,10 @@ def test_splitters_refuse_what_they_cannot_cover():
     twice = Identity(lambda: sp.floor(n / s), lambda: sp.floor(n / s), (n, s),
                      split=Compare(n, 3, n, n, t).then(Compare(n, 5, n, n, t)))  # fmt: skip
     assert "in use in the case already" in prove_identity(twice).detail
+    # a symbol of the claim solved for after it entered an earlier substitution is still
+    # substituted wherever the claim has it
+    for case in Division(n - k, s, n, qi, r0, u).then(Compare(k, 3, k, k, t)).cases():
+        assert set(case.subs) == {n, k} and k not in case.subs[n].free_symbols
     # the symbol solved for cannot be on both sides (n = q n + r)
     circular = Identity(lambda: n, lambda: n, (n,), split=Division(n, n, n, qi, r0, u))
     assert prove_identity(circular).status == "FAILED"

@@ -4,16 +4,21 @@ For each *mode* of a grid (a combination of its discrete arguments: a padding st
 ``ceil_mode``, ``stride=None``) the operation's rule is built once with integer symbols,
 ``op.rule(size=n, kernel_size=k, ...)``, and compiled (:mod:`derive.verify.fast`):
 
-- its **rejection** $g_1 \lor \dots \lor g_m$ (:func:`derive.guards.rejection`), exactly as
+- its **rejection** $g_1 \lor \dots \lor g_m$ (:func:`derive.guards.rejection`), compiled
+  exactly as the size formula is: every relation of the guards becomes an integer *margin*
+  $\delta = \text{lhs} - \text{rhs}$ over the grid, and the rejection a Boolean function of
+  those relations;
 - its **size**, taken from the size function itself (``op.size``) so that a patched size
   function is what is compiled; a mode whose size the engine refuses to give for symbols (a
   ``settle`` guard such as ``'same'`` with a symbolic stride) is sized at the one value that
   guard accepts;
-- every guard on its own, to tell which arguments the engine's rejection names;
-- the *margin* of every relation in a guard, $\delta = \text{lhs} - \text{rhs}$, which marks
-  the configurations on or next to that relation's boundary (where it flips).
+- every guard on its own, with its message as a pattern, to tell which arguments a rejection
+  names.
 
-The sweep then calls the engine numerically on every boundary configuration.
+A configuration is on a **boundary** when one relation of the rule is at its flip (the last
+value on either side) and flipping it alone would change acceptance, or when the size
+formula's own case split (``ceil_mode``'s last window) is at its flip for an accepted
+configuration. The sweep calls the engine numerically on every boundary configuration.
 """
 
 from __future__ import annotations

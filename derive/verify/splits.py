@@ -65,6 +65,8 @@ class Case:
     subs: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
     region: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
     token: object = field(default=None, repr=False, compare=False)
+    #: the parameters the splitters introduced (every other symbol is the claim's)
+    introduced: frozenset[sp.Symbol] = frozenset()
 
     def params(self) -> set[sp.Symbol]:
         """The symbols a case's expressions are written in."""
@@ -90,8 +92,11 @@ def _solve(expr: sp.Expr, symbol: sp.Symbol, value: sp.Expr) -> sp.Expr:
     return solution
 
 
-def _refine(case: Case, name: str, symbol: sp.Symbol, value: sp.Expr, region=None) -> Case:
-    """``case`` with ``symbol := value`` everywhere, plus new region entries."""
+def _refine(
+    case: Case, name: str, symbol: sp.Symbol, value: sp.Expr, new: set, region=None
+) -> Case:
+    """``case`` with ``symbol := value`` everywhere, plus new region entries; ``new``: the
+    parameters this step introduces."""
     for bound in region or {}:
         if bound in case.region:
             raise SplitError(f"{bound} is bounded by the case region already")
@@ -101,12 +106,12 @@ def _refine(case: Case, name: str, symbol: sp.Symbol, value: sp.Expr, region=Non
         raise SplitError(f"{symbol} is already split; solve for one of the case's parameters")
     put = {symbol: value}
     subs = {k: sp.expand(sp.sympify(v).xreplace(put)) for k, v in case.subs.items()}
-    if symbol not in case.params():  # a symbol of the claim (else a parameter, now replaced)
+    if symbol not in case.introduced:  # a symbol of the claim (else a parameter, now replaced)
         subs[symbol] = value
     bounds = {k: sp.expand(sp.sympify(v).xreplace(put)) for k, v in case.region.items()}
     bounds.update(region or {})
     label = name if case.name == ALL.name else f"{case.name}; {name}"
-    return Case(label, subs, bounds, _TOKEN)
+    return Case(label, subs, bounds, _TOKEN, (case.introduced | set(new)) - {symbol})
 
 
 def _signed(symbol: sp.Symbol, value: sp.Expr, slack: sp.Symbol) -> sp.Expr | None:
@@ -148,7 +153,7 @@ def _implied_nonnegative(expr: sp.Expr, case: Case, where: Where) -> bool:
 
 def _fresh(split: Split, case: Case) -> None:
     """A splitter's new parameters must be new to the case (one symbol, one meaning)."""
-    taken = case.params() | set(case.subs) | set(case.region)
+    taken = case.params() | set(case.subs) | set(case.region) | case.introduced
     clash = split.introduces() & taken
     if clash:
         raise SplitError(f"parameters {sorted(map(str, clash))} are in use in the case already")
@@ -203,7 +208,7 @@ class Division(Split):
         if divisor.is_Integer and divisor > 0:
             return [
                 _refine(case, f"{self.expr} = {divisor}{q} + {rest}", self.solve,
-                        _solve(expr, self.solve, q * divisor + rest))
+                        _solve(expr, self.solve, q * divisor + rest), {q})
                 for rest in range(int(divisor))
             ]  # fmt: skip
         r, u = self.remainder, self.slack
@@ -213,7 +218,7 @@ class Division(Split):
             raise SplitError("the remainder and slack must be non-negative integer symbols")
         value = _solve(expr, self.solve, q * divisor + r)
         name = f"{self.expr} = {q}{divisor} + {r}, 0 <= {r} < {divisor}"
-        return [_refine(case, name, self.solve, value, {divisor: r + 1 + u})]
+        return [_refine(case, name, self.solve, value, {q, r, u}, {divisor: r + 1 + u})]
 
     def describe(self) -> str:
         return f"division with remainder of {self.expr} by {self.divisor}"
@@ -247,7 +252,7 @@ class Compare(Split):
         for name, symbol, value in sides:
             value = _signed(symbol, value, t)
             if value is not None:
-                out.append(_refine(case, name, symbol, value))
+                out.append(_refine(case, name, symbol, value, {t}))
         return out
 
     def describe(self) -> str:

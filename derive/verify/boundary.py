@@ -18,6 +18,14 @@ after the floor lemmas, on the signs of the family's symbols
 (:func:`derive.verify.lemmas.decide_on_region`); a guard that is exactly the negation of a
 condition the claim assumes (``n >= 1`` for a size written as a difference) is false by that
 assumption. A numeric spot check then runs sample members through the engine.
+
+>>> from derive.ops import CONV
+>>> n, k = sp.symbols("n k", integer=True, positive=True)
+>>> t = sp.Symbol("t", integer=True, nonnegative=True)
+>>> same = lambda stride: Family(lambda: {"size": n, "kernel_size": k, "stride": stride,
+...                                       "padding": "same", "dilation": 1})
+>>> run_boundary(Boundary(CONV, "stride", (same(2 + t),), (same(1),))).detail
+'families: 1 rejected (naming stride), 1 accepted'
 """
 
 from __future__ import annotations

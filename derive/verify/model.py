@@ -19,6 +19,16 @@ A configuration is on a **boundary** when one relation of the rule is at its fli
 value on either side) and flipping it alone would change acceptance, or when the size
 formula's own case split (``ceil_mode``'s last window) is at its flip for an accepted
 configuration. The sweep calls the engine numerically on every boundary configuration.
+
+>>> import numpy as np
+>>> from derive.verify.grids import build_grids
+>>> grid = build_grids()[0]
+>>> few = grid.subset(np.flatnonzero((grid.columns["s"] == 1) & (grid.columns["d"] == 1)
+...                                  & (grid.columns["mode"] == 3) & (grid.columns["n"] == 3)))
+>>> [c["kernel_size"] for c in few.configs], compile_model(few).sizes.tolist()
+([1, 2, 3, 4, 5, 6, 7], [3, 2, 1, -1, -1, -1, -1])
+>>> compile_model(few).boundary.tolist()  # the exact fit (k = 3) and one short (k = 4)
+[False, False, True, True, False, False, False]
 """
 
 from __future__ import annotations

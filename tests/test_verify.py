@@ -111,7 +111,7 @@ def test_the_count_by_kind_is_honest(full_report):
         general += r.kind.startswith("general") and r.claim.group != "lemma"
     assert general >= 25
     counts = to_json(full_report)["kinds"]
-    assert counts["boundary"] == 6 and counts["checked"] == 1 and counts["definitional"] == 5
+    assert counts["boundary"] == 12 and counts["checked"] == 1 and counts["definitional"] == 5
 
 
 def test_symbolic_size_identities_are_general(full_report):

@@ -55,6 +55,8 @@ class Family:
     args: Callable[[], dict[str, Any]]
     assumed: tuple[sp.Basic, ...] = ()
     size: Callable[[], sp.Expr] | None = None
+    #: the operation, when not the claim's own
+    op: Op | None = None
 
 
 @dataclass(frozen=True)
@@ -166,12 +168,16 @@ def _at(value: Any, point: dict) -> Any:
 
 def _problems(spec: Boundary) -> list[str]:
     problems = []
+
+    def op(f: Family) -> Op:
+        return f.op or spec.op
+
     for kind, families, check in (
-        ("rejected", spec.rejected, lambda f: _check_rejected(spec.op, f, spec.argument)
-         or _spot_check(spec.op, f, spec.argument)),
-        ("accepted", spec.accepted, lambda f: _check_accepted(spec.op, f)
-         or _spot_check(spec.op, f, None)),
-        ("undecided", spec.undecided, lambda f: _check_undecided(spec.op, f, spec.argument)),
+        ("rejected", spec.rejected, lambda f: _check_rejected(op(f), f, spec.argument)
+         or _spot_check(op(f), f, spec.argument)),
+        ("accepted", spec.accepted, lambda f: _check_accepted(op(f), f)
+         or _spot_check(op(f), f, None)),
+        ("undecided", spec.undecided, lambda f: _check_undecided(op(f), f, spec.argument)),
     ):  # fmt: skip
         for index, family in enumerate(families):
             problem = check(family)

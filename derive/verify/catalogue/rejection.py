@@ -43,7 +43,50 @@ def _transpose(stride, padding, output_padding, dilation) -> dict:
 _ODD_EVEN = ((2 * j + 1, j), (2 * j + 2, j + 1))  # (k, floor(k/2))
 _CEIL = (False, True)
 
+#: a configuration of each operation every guard accepts (kernel 1, no padding), to move one
+#: argument out of its range from
+_SIGN_OPS = (CONV, MAX_POOL, CONV_TRANSPOSE)
+
+
+def _base(op) -> dict:
+    args = {"size": n, "kernel_size": 1, "stride": s, "padding": 0, "dilation": d}
+    if op is MAX_POOL:
+        args["ceil_mode"] = False
+    if op is CONV_TRANSPOSE:
+        args["output_padding"] = 0
+    return args
+
+
+def _sign_claim(argument: str, low: int, ops=_SIGN_OPS):
+    """``argument = low - 1 - t`` rejected naming it, ``low`` accepted, for every op."""
+    what = "positive" if low == 1 else "non-negative"
+    tex = argument.replace("_", "\\_")
+    names = ", ".join(op.torch_function(1) for op in ops)
+    return claim(
+        f"rejection.{argument.replace('_', '-')}-{what}",
+        f"{argument} must be {what}: {argument} = {low - 1} - t is rejected (naming "
+        f"{argument}) and {argument} = {low} accepted, by {names}, whatever the other "
+        "arguments (here kernel 1, no padding).",
+        rf"\text{{{tex}}} \le {low - 1} \implies \text{{ShapeError}};"
+        rf"\quad \text{{{tex}}} = {low} \text{{ accepted}}",
+        "n, s, d positive, t non-negative integers",
+        Boundary(
+            ops[0],
+            argument,
+            rejected=tuple(Family(lambda op=op: {**_base(op), argument: low - 1 - t}, op=op)
+                           for op in ops),
+            accepted=tuple(Family(lambda op=op: {**_base(op), argument: low}, op=op)
+                           for op in ops),
+        ),  # fmt: skip
+    )
+
 CLAIMS = (
+    _sign_claim("size", 1),
+    _sign_claim("kernel_size", 1),
+    _sign_claim("stride", 1),
+    _sign_claim("dilation", 1),
+    _sign_claim("padding", 0),
+    _sign_claim("output_padding", 0, (CONV_TRANSPOSE,)),
     claim(
         "rejection.conv-span",
         "A convolution whose dilated kernel spans more than the padded input is rejected "

@@ -15,6 +15,7 @@ from mutants import NAMED, generic_mutants
 
 import derive.conv
 import derive.shapes
+import derive.transpose
 from derive.params import as_dim, padding_pair
 from derive.verify.report import run_claims, run_verification
 from derive.verify.sweep import run_sweep
@@ -23,6 +24,7 @@ ORIGINAL_CONV = derive.shapes.conv_output_size
 ORIGINAL_POOL = derive.shapes.pool_output_size
 ORIGINAL_TRANSPOSE = derive.shapes.conv_transpose_output_size
 ORIGINAL_CONV2D = derive.conv.conv2d
+ORIGINAL_TRANSPOSE2D = derive.transpose.conv_transpose2d
 
 
 def conv_with_ceil(size, kernel_size, stride=1, padding=0, dilation=1):
@@ -67,6 +69,19 @@ def conv2d_flipped(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     return ORIGINAL_CONV2D(input, to_array(flipped, shape), bias, stride, padding, dilation, groups)
 
 
+def conv_transpose2d_flipped(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                             groups=1, dilation=1):
+    """A transposed convolution with its kernel turned around."""
+    from derive.tensors import read_tensor, to_array
+
+    flat, shape = read_tensor(weight, "weight")
+    kh, kw = shape[-2:]
+    planes = [flat[i : i + kh * kw] for i in range(0, len(flat), kh * kw)]
+    flipped = to_array([v for plane in planes for v in reversed(plane)], shape)
+    return ORIGINAL_TRANSPOSE2D(input, flipped, bias, stride, padding, output_padding, groups,
+                                dilation)  # fmt: skip
+
+
 MUTATIONS = [
     # (module, name, broken function, claims that must fail, ops where the sweep must fail)
     (derive.shapes, "conv_output_size", conv_with_ceil,
@@ -81,6 +96,8 @@ MUTATIONS = [
      {"conv_transpose1d"}),
     (derive.conv, "conv2d", conv2d_flipped,
      {"book.corr2d-example", "book.worked-numbers", "formula.conv-engine"}, {"conv2d"}),
+    (derive.transpose, "conv_transpose2d", conv_transpose2d_flipped, set(),
+     {"conv_transpose2d"}),
 ]  # fmt: skip
 
 

@@ -2,7 +2,8 @@
 
 Each case is random (seeded): ``conv2d`` with groups, bias, strides, dilation and every
 padding form; ``max_pool2d`` and ``avg_pool2d`` with ``ceil_mode``, ``stride=None``,
-dilation, ``count_include_pad`` and ``divisor_override``; values small integers. The
+dilation, ``count_include_pad`` and ``divisor_override``; ``conv_transpose2d`` with groups,
+bias, strides, dilation, padding and output padding; values small integers. The
 engine's elements come from the registry (``op.elements``), torch's from
 ``torch.nn.functional.<op>2d``; both may reject, and then both must.
 """
@@ -10,6 +11,7 @@ engine's elements come from the registry (``op.elements``), torch's from
 from __future__ import annotations
 
 import random
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +19,15 @@ from typing import Any
 import sympy as sp
 
 from derive.errors import ShapeError
-from derive.ops import AVG_POOL, CONV, MAX_POOL, Op, Pooling
+from derive.ops import (
+    AVG_POOL,
+    CONV,
+    CONV_TRANSPOSE,
+    MAX_POOL,
+    Op,
+    Pooling,
+    TransposedConvolution,
+)
 
 __all__ = ["ElementCase", "random_case", "compare_case"]
 
@@ -94,12 +104,36 @@ def _pool_case(rng: random.Random, op: Pooling, height: int, width: int) -> Elem
     return ElementCase(op, params, _tensor(rng, rng.randint(1, 2), height, width))
 
 
+def _transpose_case(rng: random.Random, height: int, width: int) -> ElementCase:
+    groups = rng.choice([1, 1, 2])
+    c_in, per_group = groups * rng.randint(1, 2), rng.randint(1, 2)
+    stride = (rng.randint(1, 3), rng.randint(1, 3))
+    dilation = rng.choice([1, 1, 2])
+    # mostly below max(stride, dilation), which torch requires; sometimes not
+    top = [max(st, dilation) - (rng.random() < 0.9) for st in stride]
+    output_padding = (rng.randint(0, top[0]), rng.randint(0, top[1]))
+    params = {
+        "stride": stride,
+        "padding": (rng.randint(0, 2), rng.randint(0, 2)),
+        "output_padding": output_padding,
+        "groups": groups,
+        "dilation": dilation,
+    }
+    weight = _tensor(rng, c_in, per_group, rng.randint(1, 3), rng.randint(1, 3))
+    bias = _tensor(rng, per_group * groups) if rng.random() < 0.5 else None
+    inputs = _tensor(rng, c_in, min(height, 4), min(width, 4))
+    return ElementCase(CONV_TRANSPOSE, params, inputs, weight, bias)
+
+
 def random_case(rng: random.Random) -> ElementCase:
-    """A random 2-D case (three convolutions for each max and average pooling)."""
-    op = rng.choice([CONV, CONV, CONV, MAX_POOL, AVG_POOL])
+    """A random 2-D case: convolution half the time, else max or average pooling or a
+    transposed convolution."""
+    op = rng.choice([CONV, CONV, CONV, MAX_POOL, AVG_POOL, CONV_TRANSPOSE])
     height, width = rng.randint(1, 7), rng.randint(1, 7)
     if isinstance(op, Pooling):
         return _pool_case(rng, op, height, width)
+    if isinstance(op, TransposedConvolution):
+        return _transpose_case(rng, height, width)
     return _conv_case(rng, height, width)
 
 
@@ -111,6 +145,10 @@ def _torch_2d(case: ElementCase):
     fn = getattr(F, case.label)
     if not case.op.weighted:
         return fn(X, **case.params)
+    if isinstance(case.op, TransposedConvolution):
+        W = torch.tensor(case.weight, dtype=torch.float64)
+        B = None if case.bias is None else torch.tensor(case.bias, dtype=torch.float64)
+        return fn(X, W, B, **case.params)
     kw = dict(case.params)
     padding = kw.pop("padding")
     if isinstance(padding, tuple) and isinstance(padding[0], tuple):
@@ -161,7 +199,9 @@ def compare_case(case: ElementCase) -> tuple[str, str] | None | bool:
     except Exception as exc:  # a broken engine: report it as a disagreement
         return f"raised {exc!r}", "-"
     try:
-        theirs: Any = _torch_2d(case)
+        with warnings.catch_warnings():  # 'same' with an even kernel may copy: not our concern
+            warnings.simplefilter("ignore", UserWarning)
+            theirs: Any = _torch_2d(case)
     except (RuntimeError, ValueError) as exc:
         theirs = exc
     ours_raised, theirs_raised = isinstance(ours, ShapeError), isinstance(theirs, Exception)

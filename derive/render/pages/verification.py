@@ -117,6 +117,7 @@ _SWEEP_TEXT = (
     "`'valid'` padding, dilation), `max_pool1d` and `avg_pool1d` (`ceil_mode`, default stride, "
     "dilation), `conv_transpose1d` (output padding, dilation), each over a grid of small sizes, "
     "and the exact elements of random 2-D `conv2d` (groups, bias, asymmetric padding), "
+    "`conv_transpose2d` (groups, bias, output padding), "
     "`max_pool2d` and `avg_pool2d` (`ceil_mode`, `count_include_pad`, `divisor_override`) cases "
     "against torch in float64."
 )

@@ -23,7 +23,7 @@ The engine answers three ways, and each must agree with torch:
 **Elements.** On a random sample of 2-D cases (:mod:`derive.verify.elements`) the engine's
 exact elements are compared with torch's in float64.
 
-Every disagreement is kept with its configuration.
+Every disagreement is counted; the first :data:`KEPT` are kept with their configuration.
 """
 
 from __future__ import annotations

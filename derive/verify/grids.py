@@ -154,20 +154,21 @@ def build_grids() -> list[Grid]:
 
 
 def edge_grids() -> list[Grid]:
-    """Small grids across the sign boundaries: sizes, kernels, strides, dilations 0, 1, 2 and
-    paddings -1, 0, 1 (no pair: torch's 1-d layers take none, and padding a tensor explicitly
-    would accept what the layer itself rejects)."""
+    """Small grids across the sign boundaries: kernels, strides, dilations 0, 1, 2, sizes 0, 1,
+    2 and 5 (room for a negative padding to matter) and paddings -1, 0, 1 (no pair: torch's
+    1-d layers take none, and padding a tensor explicitly would accept what the layer itself
+    rejects)."""
     pads = [(INT, p, p) for p in (-1, 0, 1)] + [(SAME, 0, 0), (VALID, 0, 0)]
-    small = range(3)
-    conv = _conv_columns(pads, n=small, k=small, s=small, d=small)
-    stride = _product(n=small, k=small, s=small, p=range(-1, 2), d=small, ceil=range(2))
+    small, sizes = range(3), [0, 1, 2, 5]
+    conv = _conv_columns(pads, n=sizes, k=small, s=small, d=small)
+    stride = _product(n=sizes, k=small, s=small, p=range(-1, 2), d=small, ceil=range(2))
     maxp = {**stride, "auto": np.zeros_like(stride["n"])}
     # stride=None: the window (also of size 0)
-    auto = _product(n=small, k=small, p=range(-1, 2), d=small, ceil=range(2))
+    auto = _product(n=sizes, k=small, p=range(-1, 2), d=small, ceil=range(2))
     auto = {**auto, "s": auto["k"].copy(), "auto": np.ones_like(auto["n"])}
     maxp = {name: np.concatenate([maxp[name], auto[name]]) for name in maxp}
     avgp = {name: col[maxp["d"] == 1] for name, col in maxp.items()}
-    convt = _product(n=small, k=small, s=small, p=range(-1, 2), op=range(-1, 2), d=small)
+    convt = _product(n=sizes, k=small, s=small, p=range(-1, 2), op=range(-1, 2), d=small)
     return [
         Grid(CONV, conv, edge=True),
         Grid(MAX_POOL, maxp, edge=True),

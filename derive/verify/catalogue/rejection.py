@@ -48,13 +48,13 @@ _CEIL = (False, True)
 _SIGN_OPS = (CONV, MAX_POOL, CONV_TRANSPOSE)
 
 
+_ACCEPTED = {"kernel_size": 1, "stride": s, "padding": 0, "dilation": d, "ceil_mode": False,
+             "output_padding": 0}  # fmt: skip
+
+
 def _base(op) -> dict:
-    args = {"size": n, "kernel_size": 1, "stride": s, "padding": 0, "dilation": d}
-    if op is MAX_POOL:
-        args["ceil_mode"] = False
-    if op is CONV_TRANSPOSE:
-        args["output_padding"] = 0
-    return args
+    """The operation's arguments (by its registry entry) at a configuration it accepts."""
+    return {"size": n, **{param.name: _ACCEPTED[param.name] for param in op.shape_params}}
 
 
 def _sign_claim(argument: str, low: int, ops=_SIGN_OPS):

@@ -16,12 +16,13 @@ import derive
 from derive.cli import main
 from derive.render.pages.verification import page_markdown, render_page
 from derive.verify import claims as catalogue
-from derive.verify.claims import CLAIMS, claim_by_id
+from derive.verify.claims import CLAIMS, KINDS, claim_by_id
 from derive.verify.exhaustive import Exhaustive, run_exhaustive
 from derive.verify.fast import compile_formula
 from derive.verify.lemmas import apply_lemmas, nonnegative, positive, split_quotient
-from derive.verify.proofs import Case, Identity, prove_identity
+from derive.verify.proofs import Identity, prove_identity
 from derive.verify.report import run_verification, to_json
+from derive.verify.splits import Case, Compare, Division
 from derive.verify.sweep import build_grids, run_sweep
 
 POS = {"integer": True, "positive": True}
@@ -29,6 +30,7 @@ NN = {"integer": True, "nonnegative": True}
 n, k, s, d = sp.symbols("n k s d", **POS)
 q, u, t = sp.symbols("q u t", **NN)
 r = sp.Symbol("r", **POS)
+p_ = sp.Symbol("p", **NN)
 
 
 # ---------------------------------------------------------------- one full default run
@@ -48,13 +50,17 @@ def full_run(full_report):
 def test_full_run_passes_with_the_promised_counts(full_run):
     code, payload, err = full_run
     assert code == 0, err
-    assert set(payload) == {"proofs", "numeric"}
+    assert set(payload) == {"proofs", "numeric", "kinds"}
     assert set(payload["numeric"]) == {"configurations", "failed"}
     assert payload["numeric"]["configurations"] >= 100_000
     assert payload["numeric"]["failed"] == 0
     proofs = payload["proofs"]
     assert set(proofs) == {"passed", "failed", "items"}
     assert proofs["failed"] == 0 and proofs["passed"] == len(CLAIMS) == len(proofs["items"])
+    assert list(payload["kinds"]) == list(KINDS)
+    assert sum(payload["kinds"].values()) == len(CLAIMS)
+    kinds = [item["kind"] for item in proofs["items"]]
+    assert kinds.count("boundary") == payload["kinds"]["boundary"]
 
 
 def test_cli_json_prints_exactly_the_promised_object(capsys):
@@ -62,12 +68,11 @@ def test_cli_json_prints_exactly_the_promised_object(capsys):
     out, err = capsys.readouterr()
     payload = json.loads(out)
     assert code == 0 and err == ""
-    assert set(payload) == {"proofs", "numeric"} and set(payload["numeric"]) == {
-        "configurations",
-        "failed",
-    }
+    assert set(payload) == {"proofs", "numeric", "kinds"}
+    assert set(payload["numeric"]) == {"configurations", "failed"}
     assert payload["numeric"] == {"configurations": 404, "failed": 0}
     assert payload["proofs"]["passed"] == 15 and payload["proofs"]["failed"] == 0
+    assert payload["kinds"]["general-direct"] == 15 and sum(payload["kinds"].values()) == 15
 
 
 def test_cli_exit_status_is_1_on_a_failure(monkeypatch, capsys):
@@ -82,21 +87,44 @@ def test_cli_exit_status_is_1_on_a_failure(monkeypatch, capsys):
 def test_items_carry_what_the_report_promises(full_run):
     items = full_run[1]["proofs"]["items"]
     for item in items:
-        assert {"id", "status", "statement", "latex", "seconds"} <= set(item)
+        assert {"id", "status", "statement", "latex", "seconds", "kind"} <= set(item)
         assert item["status"] in ("proved", "checked")
         assert ("range" in item) == (item["status"] == "checked")
     assert [item["id"] for item in items] == [c.id for c in CLAIMS]
 
 
-def test_at_least_25_general_symbolic_proofs(full_run):
-    """Identities over all integers (not lemmas, not fixed shapes, not worked examples)."""
-    status = {item["id"]: item["status"] for item in full_run[1]["proofs"]["items"]}
-    general = [
-        c.id
-        for c in CLAIMS
-        if isinstance(c.spec, Identity) and c.group != "lemma" and status[c.id] == "proved"
-    ]
-    assert len(general) >= 25, general
+def test_the_count_by_kind_is_honest(full_report):
+    """Each kind means what it says: direct identities have one case and no lemma, split
+    identities a split or a lemma, definitional lemmas are SymPy alone, fixed shapes name their
+    shapes, and at least 25 general identities are proved beyond the lemmas."""
+    general = 0
+    for r in full_report.results:
+        spec, outcome = r.claim.spec, r.outcome
+        if r.kind == "general-direct":
+            assert spec.split is None and not outcome.lemmas and "directly" in outcome.detail
+        if r.kind == "general-split":
+            assert spec.split is not None or outcome.lemmas, r.claim.id
+        if r.kind == "definitional":
+            assert r.claim.group == "lemma" and spec.sympy_only
+        if r.kind == "fixed-shape":
+            assert "only" in r.claim.assumptions and "x" in r.claim.statement
+        general += r.kind.startswith("general") and r.claim.group != "lemma"
+    assert general >= 25
+    counts = to_json(full_report)["kinds"]
+    assert counts["boundary"] == 12 and counts["checked"] == 1 and counts["definitional"] == 5
+
+
+def test_symbolic_size_identities_are_general(full_report):
+    """Linearity, channels, 1x1 kernels and average pooling are proved for symbolic sizes."""
+    kinds = {r.claim.id: r.kind for r in full_report.results}
+    for claim_id in ("book.linear-input", "book.linear-kernel", "book.multi-in-sum",
+                     "book.conv1x1-matmul", "composition.avgpool-is-conv"):  # fmt: skip
+        assert kinds[claim_id].startswith("general"), claim_id
+    # general in the input size, but for the stated kernel shapes only: counted as fixed-shape
+    assert kinds["composition.stack-elements"] == "fixed-shape"
+    for claim_id in ("pooling.ceil-at-most-one-more", "pooling.ceil-last-window",
+                     "pooling.ceil-agrees-when-divisible"):  # fmt: skip
+        assert kinds[claim_id] == "general-split"
 
 
 def test_exhaustive_claims_are_checked_never_proved(full_run):
@@ -115,6 +143,8 @@ def test_catalogue_covers_the_issue():
     assert len(ids) == len(CLAIMS)
     assert {f"dv.{no}" for no in range(1, 16)} <= ids
     required = {
+        "rejection.conv-span", "rejection.same-strided", "rejection.pool-padding",
+        "rejection.transpose-output-padding", "lemma.split-division", "lemma.split-compare",
         "book.valid-size", "book.padded-size", "book.keep-size", "book.odd-kernel-split",
         "book.even-kernel-split", "book.stride-size", "book.stride-keep", "book.stride-divides",
         "book.total-vs-side", "book.plus-s-plus-one", "book.pool-default-stride",
@@ -165,22 +195,69 @@ def test_a_false_identity_fails():
     assert prove_identity(wrong).status == "FAILED"
 
 
-def test_a_case_set_that_misses_points_fails_the_cover_check():
-    """floor(n/s) = 0 'proved' on the region n < s only: the cover check refuses it."""
-    region_only = Identity(
-        lambda: sp.floor(n / s),
-        lambda: sp.Integer(0),
-        (n, s),
-        cases=(Case("n < s", {}, {s: n + 1 + u}, lambda v: {"u": v["s"] - v["n"] - 1}),),
-    )
-    outcome = prove_identity(region_only)
-    assert outcome.status == "FAILED" and "no case reaches" in outcome.detail
+def test_a_bogus_split_is_refused():
+    """n = 12 - v would make conv(n, k) <= 12 look proved: free-form cases are refused."""
+    v = sp.Symbol("v", **NN)
+    bogus = Identity(lambda: derive.conv_output_size(n, k) <= 12, lambda: sp.true, (n, k),
+                     split=Case("n = 12 - v", {n: 12 - v}))  # fmt: skip
+    outcome = prove_identity(bogus)
+    assert outcome.status == "FAILED" and "free-form case split refused" in outcome.detail
+    # the same claim through a vetted comparison split fails honestly (n > 12 is a case)
+    vetted = Identity(bogus.lhs, bogus.rhs, (n, k), split=Compare(12, n, n, n, v))
+    assert prove_identity(vetted).status == "FAILED"
 
 
-def test_one_case_of_two_is_not_a_proof():
-    spec = claim_by_id("framework.tf-same-size").spec
-    half = Identity(spec.lhs, spec.rhs, spec.symbols, cases=spec.cases[:1], cover=spec.cover)
+def test_splitters_refuse_what_they_cannot_cover():
+    x, qi = sp.symbols("x q", integer=True)
+    r0 = sp.Symbol("r", **NN)
+    # 2x = qs + r cannot be solved for x by a bijection of the integers
+    spec = Identity(lambda: sp.floor(2 * x / s), lambda: sp.floor(2 * x / s), (x, s),
+                    split=Division(2 * x, s, x, qi, r0, u))  # fmt: skip
+    assert "coefficient 1 or -1" in prove_identity(spec).detail
+    # a parameter named like a symbol of the claim would mix the two
+    clash = Identity(lambda: sp.floor(n / s), lambda: sp.floor(n / s), (n, s, u),
+                     split=Division(n, s, n, qi, r0, u))  # fmt: skip
+    assert "clash" in prove_identity(clash).detail
+    # a non-negative quotient needs its dividend shown non-negative
+    signed = Identity(lambda: sp.floor(x / s), lambda: sp.floor(x / s), (x, s),
+                      split=Division(x, s, x, q, r0, u))  # fmt: skip
+    assert "needs x >= 0" in prove_identity(signed).detail
+    # one slack for two comparisons would tie them together
+    twice = Identity(lambda: sp.floor(n / s), lambda: sp.floor(n / s), (n, s),
+                     split=Compare(n, 3, n, n, t).then(Compare(n, 5, n, n, t)))  # fmt: skip
+    assert "in use in the case already" in prove_identity(twice).detail
+    # a symbol of the claim solved for after it entered an earlier substitution is still
+    # substituted wherever the claim has it
+    for case in Division(n - k, s, n, qi, r0, u).then(Compare(k, 3, k, k, t)).cases():
+        assert set(case.subs) == {n, k} and k not in case.subs[n].free_symbols
+    # the symbol solved for cannot be on both sides (n = q n + r)
+    circular = Identity(lambda: n, lambda: n, (n,), split=Division(n, n, n, qi, r0, u))
+    assert prove_identity(circular).status == "FAILED"
+
+
+def test_a_split_that_is_not_enough_is_no_proof():
+    """Division alone leaves ceil(r/s) undecided: the comparison r = 0 / r >= 1 is needed."""
+    x = sp.Symbol("x", integer=True)
+    r0 = sp.Symbol("r", **NN)
+    half = Identity(lambda: sp.ceiling(x / s), lambda: sp.floor((x + s - 1) / s), (x, s),
+                    split=Division(x, s, x, sp.Symbol("q", integer=True), r0, u))  # fmt: skip
     assert prove_identity(half).status == "FAILED"
+    full = Identity(half.lhs, half.rhs, (x, s), split=half.split.then(Compare(r0, 1, r0, r0, t)))
+    outcome = prove_identity(full)
+    assert outcome.status == "proved" and outcome.cases == 2 and "ceil-window" in outcome.lemmas
+
+
+def test_false_ceil_mode_properties_fail():
+    """The ceil_mode proofs decide their conditions: the reversed statements fail."""
+    ceil, floor = (lambda c=c: derive.pool_output_size(n, k, s, p_, d, c) for c in (True, False))
+    spec = claim_by_id("pooling.ceil-at-most-one-more").spec
+    wrong = Identity(lambda: sp.Le(ceil() - floor(), 0), lambda: sp.true, spec.symbols,
+                     split=spec.split, where=spec.where)  # fmt: skip
+    assert prove_identity(wrong).status == "FAILED"
+    window = claim_by_id("pooling.ceil-last-window").spec
+    tighter = Identity(lambda: (ceil() - 1) * s < n, lambda: sp.true, window.symbols,
+                       split=window.split, where=window.where)  # fmt: skip
+    assert prove_identity(tighter).status == "FAILED"
 
 
 def test_undeclared_symbols_fail():
@@ -252,6 +329,7 @@ def test_a_small_sweep_agrees_and_counts():
     assert result.failed == 0, [str(x) for x in result.disagreements[:5]]
     assert result.configurations == 3040 and result.element_cases == 40
     assert result.rejected > 0 and result.engine_sampled > 0
+    assert result.boundary > 0 and result.edge > 0 and result.arguments_compared > 0
     assert set(result.by_op) == {
         "conv1d", "max_pool1d", "avg_pool1d", "conv_transpose1d", "2-D elements"
     }  # fmt: skip
@@ -310,3 +388,69 @@ def test_page_is_deterministic_and_complete(monkeypatch, full_report):
     rendered = render_page()
     assert rendered.startswith("# Verification") and "`dv.1`" in rendered
     assert "seconds" not in rendered and " s:" not in rendered
+
+
+# ---------------------------------------------------------------- two-sided rejections
+def test_a_boundary_claim_checks_the_argument_and_both_sides():
+    from derive.ops import CONV
+    from derive.verify.boundary import Boundary, Family, run_boundary
+
+    pt = sp.Symbol("p_t", **NN)
+    span = d * (k - 1)
+    short = Family(lambda: {"size": span - pt - t, "kernel_size": k, "stride": s,
+                            "padding": (pt, 0), "dilation": d}, (sp.Ge(span - pt - t, 1),))
+    fit = Family(lambda: {"size": span + 1 - pt, "kernel_size": k, "stride": s,
+                          "padding": (pt, 0), "dilation": d}, (sp.Ge(span + 1 - pt, 1),))
+    assert run_boundary(Boundary(CONV, "kernel_size", (short,), (fit,))).status == "proved"
+    wrong_argument = run_boundary(Boundary(CONV, "padding", (short,), (fit,)))
+    assert "names kernel_size, not padding" in wrong_argument.detail
+    swapped = run_boundary(Boundary(CONV, "kernel_size", (fit,), (short,)))
+    assert swapped.status == "FAILED" and "accepted" in swapped.detail
+    # a family the engine cannot decide, claimed accepted, is refused as not shown
+    same = Family(lambda: {"size": n, "kernel_size": k, "stride": s, "padding": "same",
+                           "dilation": d})
+    assert run_boundary(Boundary(CONV, "stride", (), (same,))).status == "FAILED"
+    assert run_boundary(Boundary(CONV, "stride", (), (), (same,))).status == "proved"
+
+
+# ---------------------------------------------------------------- indexed sums
+def test_a_false_element_identity_fails():
+    from derive.verify.indexed import conv_element
+
+    X, Y, W = (sp.IndexedBase(name) for name in "XYW")
+    o, i, j = sp.symbols("o i j", **NN)
+    a, b = sp.symbols("a b")
+    sizes = {"C": n, "H": s, "W": d, "kh": k, "kw": k}
+    symbols = (n, s, d, k, o, i, j, a, b)
+
+    def conv(x):
+        return conv_element(x, lambda *ix: W[ix], (o, i, j), sizes)
+
+    def mixed(*ix):
+        return a * X[ix] + b * Y[ix]
+
+    true = Identity(lambda: conv(mixed), lambda: a * conv(lambda *ix: X[ix])
+                    + b * conv(lambda *ix: Y[ix]), symbols)  # fmt: skip
+    false = Identity(lambda: conv(mixed), lambda: a * conv(lambda *ix: X[ix])
+                     + a * conv(lambda *ix: Y[ix]), symbols)  # fmt: skip
+    assert prove_identity(true).status == "proved"
+    assert prove_identity(false).status == "FAILED"
+
+
+# ---------------------------------------------------------------- the sweep's engine calls
+def test_every_exact_fit_is_run_through_the_engine():
+    """Exact fits (padded input = span) and one short of them are on the span guard's
+    boundary: the sweep calls the engine numerically on every one."""
+    from derive.verify.grids import INT, PAIR, VALID
+    from derive.verify.model import compile_model
+
+    grid = build_grids()[0]
+    model = compile_model(grid)
+    c = grid.columns
+    numbers = np.isin(c["mode"], [INT, PAIR, VALID])
+    padded = c["n"] + np.where(c["mode"] == VALID, 0, c["lo"] + c["hi"])
+    span = c["d"] * (c["k"] - 1) + 1
+    for gap in (0, -1):
+        chosen = numbers & (padded - span == gap)
+        assert chosen.sum() > 100 and model.boundary[chosen].all()
+    assert not model.boundary[numbers & (padded - span > 3) & (c["s"] > 2)].any()

@@ -1,24 +1,30 @@
-"""Verify can fail: break the engine (monkeypatch) and both the proofs and the sweep say so.
+"""Verify can fail: break the engine (monkeypatch) and the proofs and the sweep say so.
 
-Each mutation replaces one engine function where derive looks it up (``derive.shapes``,
-``derive.conv``). The catalogue's claims and the sweep read the engine at call time, so the
-broken formula is what they verify.
+Formula mutants replace one engine function where derive looks it up (``derive.shapes``,
+``derive.conv``); the catalogue's claims and the sweep read the engine at call time, so the
+broken formula is what they verify. Rejection mutants (:mod:`mutants`) edit the acceptance
+rules in the source of :mod:`derive.shapes`, or make a size function reject or accept on
+numbers only, where no symbolic proof can see it and only the sweep's numeric engine calls do.
 """
 
 from __future__ import annotations
 
 import pytest
 import sympy as sp
+from mutants import NAMED, generic_mutants
 
 import derive.conv
 import derive.shapes
+import derive.transpose
 from derive.params import as_dim, padding_pair
-from derive.verify.report import run_verification
+from derive.verify.report import run_claims, run_verification
+from derive.verify.sweep import run_sweep
 
 ORIGINAL_CONV = derive.shapes.conv_output_size
 ORIGINAL_POOL = derive.shapes.pool_output_size
 ORIGINAL_TRANSPOSE = derive.shapes.conv_transpose_output_size
 ORIGINAL_CONV2D = derive.conv.conv2d
+ORIGINAL_TRANSPOSE2D = derive.transpose.conv_transpose2d
 
 
 def conv_with_ceil(size, kernel_size, stride=1, padding=0, dilation=1):
@@ -63,6 +69,19 @@ def conv2d_flipped(input, weight, bias=None, stride=1, padding=0, dilation=1, gr
     return ORIGINAL_CONV2D(input, to_array(flipped, shape), bias, stride, padding, dilation, groups)
 
 
+def conv_transpose2d_flipped(input, weight, bias=None, stride=1, padding=0, output_padding=0,
+                             groups=1, dilation=1):
+    """A transposed convolution with its kernel turned around."""
+    from derive.tensors import read_tensor, to_array
+
+    flat, shape = read_tensor(weight, "weight")
+    kh, kw = shape[-2:]
+    planes = [flat[i : i + kh * kw] for i in range(0, len(flat), kh * kw)]
+    flipped = to_array([v for plane in planes for v in reversed(plane)], shape)
+    return ORIGINAL_TRANSPOSE2D(input, flipped, bias, stride, padding, output_padding, groups,
+                                dilation)  # fmt: skip
+
+
 MUTATIONS = [
     # (module, name, broken function, claims that must fail, ops where the sweep must fail)
     (derive.shapes, "conv_output_size", conv_with_ceil,
@@ -76,7 +95,9 @@ MUTATIONS = [
      {"dv.14", "composition.transpose-restores-size", "framework.torch-conv-transpose-formula"},
      {"conv_transpose1d"}),
     (derive.conv, "conv2d", conv2d_flipped,
-     {"book.corr2d-example", "book.worked-numbers"}, {"conv2d"}),
+     {"book.corr2d-example", "book.worked-numbers", "formula.conv-engine"}, {"conv2d"}),
+    (derive.transpose, "conv_transpose2d", conv_transpose2d_flipped, set(),
+     {"conv_transpose2d"}),
 ]  # fmt: skip
 
 
@@ -116,3 +137,44 @@ def test_an_engine_that_crashes_is_reported_not_fatal(monkeypatch):
     assert any("broken on purpose" in r.outcome.detail for r in failed)
     assert any(note.startswith("conv1d: no compiled formula") for note in report.sweep.notes)
     assert any(d.op == "conv1d" for d in report.sweep.disagreements)
+
+
+# ---------------------------------------------------------------- the rejection logic
+@pytest.mark.parametrize("mutant", NAMED, ids=str)
+def test_a_broken_rejection_is_caught(monkeypatch, mutant):
+    """The issue's mutants: over-rejection (an exact fit rejected) and under-rejection (pool
+    padding floor(k/2) + 1, output_padding = stride, 'same' with stride 2 accepted). Edited in
+    the rules' source, the two-sided rejection claims fail too; on numbers only, the sweep's
+    numeric engine calls (every configuration on or next to a boundary) catch them."""
+    mutant.apply(monkeypatch)
+    sweep = run_sweep(elements=0, ops=mutant.ops)
+    assert sweep.failed > 0
+    failed = {r.claim.id for r in run_claims(["rejection"]) if r.outcome.status == "FAILED"}
+    if mutant.name.endswith("(source)"):
+        assert failed, "a two-sided rejection claim must fail"
+    else:
+        assert not failed  # no symbolic proof can see a numbers-only mutant: the sweep must
+
+
+#: moved comparisons that change nothing: the shortcut taken less often (the Piecewise it
+#: skips is always right)
+EQUIVALENT = {"_pool_size: hi + s - 1 < span [-1]"}
+GENERIC = generic_mutants()
+
+
+def test_the_generic_mutants_are_every_comparison_of_the_rules():
+    names = [m.name for m in GENERIC]
+    assert len(names) == len(set(names)) >= 20 and EQUIVALENT <= set(names)
+    for text in ("padded < span", "side > half", "op >= s", "op >= d", "out < 1", "value < 1"):
+        assert any(text in name for name in names), text
+
+
+@pytest.mark.parametrize("mutant", GENERIC, ids=str)
+def test_every_moved_comparison_is_caught_by_the_sweep(monkeypatch, mutant):
+    """Each mutant is swept on one operation it touches (the first: enough to catch it)."""
+    mutant.apply(monkeypatch)
+    sweep = run_sweep(elements=0, ops=mutant.ops[:1], engine_sample=0)
+    if mutant.name in EQUIVALENT:
+        assert sweep.failed == 0  # and so it stays equivalent
+    else:
+        assert sweep.failed > 0, mutant.name

@@ -1,9 +1,10 @@
 """``derive verify``: prove every claim derive makes and sweep PyTorch.
 
 Prints one line per claim (proved / checked on a finite range / FAILED, with its time),
-then the sweep's counts and every disagreement with its configuration. ``--json`` prints
-``{"proofs": {...}, "numeric": {...}}`` instead (disagreements then go to stderr). The exit
-status is 1 when anything failed. A progress bar is drawn on stderr when it is a terminal.
+the count of claims by kind, then the sweep's counts and its disagreements with their
+configurations. ``--json`` prints ``{"proofs": {...}, "numeric": {...}, "kinds": {...}}``
+instead (disagreements then go to stderr). The exit status is 1 when anything failed. A
+progress bar is drawn on stderr when it is a terminal.
 """
 
 from __future__ import annotations

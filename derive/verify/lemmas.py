@@ -36,15 +36,20 @@ q
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 import sympy as sp
+from sympy.core.relational import Relational
+
+from derive.params import integer_valued
 
 __all__ = [
     "Region",
+    "lemma_log",
     "nonnegative",
     "positive",
-    "decide",
+    "decide_on_region",
     "split_quotient",
     "apply_lemmas",
     "ceil_as_floor",
@@ -55,6 +60,32 @@ __all__ = [
 
 #: A substitution expressing a proof case's constraints through signs of new symbols.
 Region = Mapping[sp.Symbol, sp.Expr]
+
+_LOGS: list[set[str]] = []
+
+
+@contextmanager
+def lemma_log() -> Iterator[set[str]]:
+    """Collect the names of the lemmas (and definitions) the rewriting applies meanwhile.
+
+    >>> q, s = sp.Symbol("q", integer=True), sp.Symbol("s", integer=True, positive=True)
+    >>> r, u = sp.symbols("r u", integer=True, nonnegative=True)
+    >>> with lemma_log() as used:
+    ...     _ = apply_lemmas(sp.floor((q * s + r) / s), {s: r + 1 + u})
+    >>> sorted(used)
+    ['floor-division', 'floor-window']
+    """
+    used: set[str] = set()
+    _LOGS.append(used)
+    try:
+        yield used
+    finally:
+        _LOGS.remove(used)
+
+
+def _used(name: str) -> None:
+    for log in _LOGS:
+        log.add(name)
 
 
 def _shift_positive(expr: sp.Expr) -> sp.Expr:
@@ -114,14 +145,89 @@ def positive(expr: sp.Expr, region: Region = {}) -> bool:  # noqa: B006 - read o
     return _fraction_sign(expr, region)[1]
 
 
-def decide(rel: sp.Basic, region: Region = {}) -> bool | None:  # noqa: B006 - read only
-    """Truth of a relation (``>=, >, <=, <, ==``) on the region, or None if undecided."""
+def _as_le(rel: Relational) -> sp.Expr | None:
+    r"""An integer relation as $x \le 0$: the $x$ (``None`` for ``==``/``!=``)."""
+    diff = sp.expand(rel.lhs - rel.rhs)
+    if not integer_valued(diff):  # x < 0 as x + 1 <= 0 holds for integers only
+        return None
+    if isinstance(rel, sp.LessThan):
+        return diff
+    if isinstance(rel, sp.StrictLessThan):
+        return diff + 1
+    if isinstance(rel, sp.GreaterThan):
+        return -diff
+    if isinstance(rel, sp.StrictGreaterThan):
+        return 1 - diff
+    return None
+
+
+def _by_hypothesis(rel: sp.Basic, region: Region, hypotheses: list[sp.Expr]) -> bool:
+    r"""Whether a hypothesis $h \le 0$ implies ``rel`` ($x \le 0$), because $x \le h$ on the
+    region (all integer-valued)."""
+    x = _as_le(rel) if isinstance(rel, Relational) else None
+    if x is None:
+        return False
+    return any(nonnegative(h - x, region) for h in hypotheses)
+
+
+def _negation(cond: sp.Basic) -> sp.Expr | None:
+    r"""$\neg (x \le 0)$ is $1 - x \le 0$ for integers: its $x$."""
+    x = _as_le(cond) if isinstance(cond, Relational) else None
+    return None if x is None else 1 - x
+
+
+def _decide_piecewise(rel: sp.Basic, region: Region) -> bool | None:
+    """A relation of ``Piecewise`` values: decided when it is decided in every branch, each
+    branch under its own condition and the negations of the ones before (as hypotheses)."""
+    folded = sp.piecewise_fold(rel)
+    if folded in (sp.true, sp.false):
+        return folded is sp.true
+    if not isinstance(folded, sp.Piecewise):
+        return _decide_relation(folded, region) if isinstance(folded, Relational) else None
+    verdicts, before = [], []
+    for value, cond in folded.args:
+        truth = decide_on_region(cond, region)
+        if truth is not False:
+            hypotheses = [h for h in [_as_le(cond) if isinstance(cond, Relational) else None]
+                          + [_negation(c) for c in before] if h is not None]  # fmt: skip
+            verdict = decide_on_region(value, region)
+            if verdict is None and _by_hypothesis(value, region, hypotheses):
+                verdict = True
+            verdicts.append(verdict)
+        if truth is True:
+            break
+        before.append(cond)
+    if verdicts and all(v is True for v in verdicts):
+        return True
+    if verdicts and all(v is False for v in verdicts):
+        return False
+    return None
+
+
+def decide_on_region(rel: sp.Basic, region: Region = {}) -> bool | None:  # noqa: B006
+    """Truth of a relation (``>=, >, <=, <, ==, !=``) on the region, decided by the signs of
+    the region's symbols (and branch by branch for ``Piecewise`` values), or None.
+
+    Unlike :func:`derive.guards.decided` (SymPy's own verdict only), this decides on a region
+    of a proof case, with the lemmas' sign reasoning.
+
+    >>> s = sp.Symbol("s", integer=True, positive=True)
+    >>> u = sp.Symbol("u", integer=True, nonnegative=True)
+    >>> decide_on_region(sp.Lt(s, 3)), decide_on_region(sp.Lt(s, 3), {s: 3 + u})
+    (None, False)
+    """
     if rel in (sp.true, True):
         return True
     if rel in (sp.false, False):
         return False
-    if not isinstance(rel, sp.core.relational.Relational):
+    if not isinstance(rel, Relational):
         return None
+    if rel.has(sp.Piecewise):
+        return _decide_piecewise(rel, region)
+    return _decide_relation(rel, region)
+
+
+def _decide_relation(rel: Relational, region: Region) -> bool | None:
     diff = rel.lhs - rel.rhs
     ge, gt, le, lt = _fraction_sign(diff, region)
     if isinstance(rel, sp.GreaterThan):
@@ -142,16 +248,6 @@ def decide(rel: sp.Basic, region: Region = {}) -> bool | None:  # noqa: B006 - r
     return None
 
 
-def _integer_valued(expr: sp.Expr) -> bool:
-    if expr.is_integer:
-        return True
-    try:
-        poly = sp.Poly(expr, *sorted(expr.free_symbols, key=lambda x: x.name))
-    except sp.PolynomialError:
-        return False
-    return all(c.is_integer for c in poly.coeffs()) and all(x.is_integer for x in poly.gens)
-
-
 def split_quotient(num: sp.Expr, den: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     r"""``(Q, R)`` with ``num = Q*den + R`` and ``Q`` integer-valued (lemma ``floor-division``).
 
@@ -170,7 +266,7 @@ def split_quotient(num: sp.Expr, den: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     num = sp.expand(num)
     zero = (sp.Integer(0), num)
     if den == 1:
-        return (num, sp.Integer(0)) if _integer_valued(num) else zero
+        return (num, sp.Integer(0)) if integer_valued(num) else zero
     gens = sorted(num.free_symbols, key=lambda x: x.name)
     # den = c * M: a positive integer times a monomial in positive integer symbols (maybe 1)
     c, M = den.as_coeff_Mul()
@@ -201,23 +297,26 @@ def split_quotient(num: sp.Expr, den: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
         else:
             r_terms.append(coeff * term)
     Q, R = sp.Add(*q_terms), sp.Add(*r_terms)
-    if not _integer_valued(Q):
+    if not integer_valued(Q):
         return zero
     assert sp.expand(Q * den + R - num) == 0
     return Q, R
 
 
-def sample_points(symbols: list[sp.Symbol], count: int = 16) -> list[dict[sp.Symbol, int]]:
-    """Deterministic sample values respecting each symbol's sign assumptions."""
+def sample_points(
+    symbols: list[sp.Symbol], count: int = 16, small: bool = False
+) -> list[dict[sp.Symbol, int]]:
+    """Deterministic sample values respecting each symbol's sign assumptions (``small``:
+    values up to 3, for expressions whose size grows with them, such as sums)."""
 
     def values(sym: sp.Symbol) -> list[int]:
         if sym.is_positive:
-            return [1, 2, 3, 7, 12]
+            return [1, 2, 3] if small else [1, 2, 3, 7, 12]
         if sym.is_nonnegative:
-            return [0, 1, 2, 5, 11]
+            return [0, 1, 2] if small else [0, 1, 2, 5, 11]
         if sym.is_negative:
             return [-1, -2, -5]
-        return [0, 3, -1, -4, 9]
+        return [0, 2, -1] if small else [0, 3, -1, -4, 9]
 
     syms = sorted(symbols, key=lambda x: x.name)
     if not syms:
@@ -255,6 +354,8 @@ def _reduce_rounding(atom: sp.Expr, region: Region) -> sp.Expr:
     if den.could_extract_minus_sign():
         num, den = -num, -den
     Q, R = split_quotient(num, den)
+    if Q != 0:
+        _used("floor-division")
     rest = R / den
     kind = sp.floor if is_floor else sp.ceiling
     c = _guess(rest, kind, region)
@@ -264,6 +365,7 @@ def _reduce_rounding(atom: sp.Expr, region: Region) -> sp.Expr:
         else:  # c - 1 < rest <= c
             ok = positive(rest - c + 1, region) and nonnegative(c - rest, region)
         if ok:
+            _used("floor-window" if is_floor else "ceil-window")
             return Q + c
     return Q + kind(sp.expand(R) / den)
 
@@ -273,9 +375,10 @@ def _reduce_minmax(expr: sp.Expr, region: Region) -> sp.Expr:
     if len(args) != 2:
         return expr
     a, b = args
-    first = decide(sp.Ge(a, b, evaluate=False), region)
+    first = decide_on_region(sp.Ge(a, b, evaluate=False), region)
     if first is None:
         return expr
+    _used("max-min")
     bigger, smaller = (a, b) if first else (b, a)
     return bigger if isinstance(expr, sp.Max) else smaller
 
@@ -283,10 +386,12 @@ def _reduce_minmax(expr: sp.Expr, region: Region) -> sp.Expr:
 def _reduce_piecewise(expr: sp.Piecewise, region: Region) -> sp.Expr:
     kept = []
     for value, cond in expr.args:
-        truth = decide(cond, region)
+        truth = decide_on_region(cond, region)
         if truth is True and not kept:
+            _used("piecewise")
             return value
         if truth is False:
+            _used("piecewise")
             continue
         kept.append((value, cond))
     if len(kept) == 1 and kept[0][1] in (sp.true, True):
@@ -301,6 +406,8 @@ def mod_as_floor(expr: sp.Expr) -> sp.Expr:
     >>> mod_as_floor(sp.Mod(x, s))
     -s*floor(x/s) + x
     """
+    if expr.has(sp.Mod):
+        _used("mod")
     return expr.replace(
         lambda e: isinstance(e, sp.Mod),
         lambda e: e.args[0] - e.args[1] * sp.floor(e.args[0] / e.args[1]),
@@ -321,6 +428,7 @@ def ceil_as_floor(expr: sp.Expr) -> sp.Expr:
         num, den = sp.fraction(sp.together(e.args[0]))
         if not (num.is_integer and den.is_integer and den.is_positive):
             return e
+        _used("ceil-as-floor")
         return sp.floor((num + den - 1) / den)
 
     return expr.replace(lambda e: isinstance(e, sp.ceiling), rule)
@@ -338,6 +446,7 @@ def half_split(expr: sp.Expr) -> sp.Expr:
         num, den = sp.fraction(sp.together(e.args[0]))
         if den != 2 or not num.is_integer:
             return e
+        _used("half-split")
         return num - sp.ceiling(num / 2)
 
     return expr.replace(lambda e: isinstance(e, sp.floor), rule)
@@ -358,7 +467,10 @@ def apply_lemmas(expr: sp.Expr, region: Region = {}, rounds: int = 4) -> sp.Expr
             return e
         if isinstance(e, sp.Piecewise):
             pairs = [(walk(v), walk(c)) for v, c in e.args]
-            return walk_result(_reduce_piecewise(sp.Piecewise(*pairs, evaluate=False), region))
+            rebuilt = sp.Piecewise(*pairs, evaluate=False)
+            if isinstance(rebuilt, sp.Piecewise):
+                rebuilt = _reduce_piecewise(rebuilt, region)
+            return walk_result(rebuilt)
         new = e.func(*[walk(a) for a in e.args])
         return walk_result(new)
 

@@ -1,53 +1,58 @@
 r"""Proving identities with SymPy and our floor/ceiling lemmas.
 
 An :class:`Identity` compares the engine's expression (built by a thunk at call time, so a
-monkeypatched engine is what gets proved) with a reference formula. Its proof runs over
-*cases*: each :class:`Case` has a structural substitution (e.g. $n = qs + r$) and a *region*
-(e.g. $s = r + u$, $u \ge 0$) that encodes the case's inequalities through signs of new
-symbols. In each case the difference is rewritten by :func:`derive.verify.lemmas.apply_lemmas`
-and must reduce to ``0``. That is the whole proof; two extra guards catch mistakes in the
-case set-up itself, never replace the proof:
+monkeypatched engine is what gets proved) with a reference formula, for every value of its
+symbols that meets the stated conditions (``where``). Its proof runs over the *cases* of a
+vetted split (:mod:`derive.verify.splits`), exhaustive by construction; free-form case
+sets are refused. A case in which a stated condition is false is empty and skipped. In each
+other case the difference must reduce to ``0``:
 
-- the *cover check* confirms every point of the claim's domain in a box is reached by some
-  case: the case's ``inverse`` (e.g. ``divmod``) gives parameters that respect their signs
-  and map back to the point (the cases themselves rest on a stated fact such as division
-  with remainder);
-- the *spot check* evaluates both sides, unreduced, at sample points of every case.
+1. *directly*: SymPy's ``expand`` (floors expanded inside, sums combined term by term);
+2. else *with lemmas*: :func:`derive.verify.lemmas.apply_lemmas` on the case's region.
+
+The outcome records which was needed and which lemmas actually applied, so the report can
+tell identities that reduce directly from those that need a case split or a lemma. A pair
+whose reference side is ``True`` is a condition, decided in every case on its region. A
+spot check then evaluates both sides, unreduced, at sample points of every case: it guards
+the set-up, never replaces the proof.
 
 >>> n, k = sp.symbols("n k", integer=True, positive=True)
->>> prove_identity(Identity(lambda: n - k + 1, lambda: n + 1 - k, (n, k))).status
-'proved'
+>>> outcome = prove_identity(Identity(lambda: n - k + 1, lambda: n + 1 - k, (n, k)))
+>>> outcome.status, outcome.detail
+('proved', 'reduces to 0 directly')
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sympy as sp
 from sympy.core.relational import Relational
-from sympy.logic.boolalg import Boolean, BooleanAtom
+from sympy.logic.boolalg import BooleanAtom
 
 from derive.errors import ShapeError
-from derive.verify.lemmas import apply_lemmas, decide, sample_points
+from derive.guards import decided
+from derive.tensors import flatten
+from derive.verify.indexed import evaluate_sums, reduce_sums
+from derive.verify.lemmas import apply_lemmas, decide_on_region, lemma_log, sample_points
+from derive.verify.splits import Case, Split, SplitError, vetted
 
 __all__ = [
     "Outcome",
-    "Case",
     "Identity",
     "Elementwise",
     "Exact",
     "Counterexample",
-    "Raises",
     "prove_identity",
     "prove_elementwise",
     "run_exact",
     "run_counterexample",
-    "run_raises",
+    "PROVED",
+    "CHECKED",
+    "FAILED",
 ]
 
 PROVED, CHECKED, FAILED = "proved", "checked", "FAILED"
@@ -55,46 +60,38 @@ PROVED, CHECKED, FAILED = "proved", "checked", "FAILED"
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a claim came out: status, a line of detail, seconds, the range if only checked."""
+    """How a claim came out: status, a line of detail, seconds, the range if only checked.
+
+    ``cases``: cases of the split the proof went through; ``lemmas``: the lemmas and
+    definitions the reduction applied (empty when it reduced directly).
+    """
 
     status: str
     detail: str = ""
     seconds: float = 0.0
     range: str | None = None
-
-
-@dataclass(frozen=True)
-class Case:
-    """One case of a proof: ``subs`` rewrites the claim's symbols, ``region`` encodes bounds.
-
-    ``inverse`` computes the case's parameters from a point (e.g. ``divmod``); it is only
-    used by the cover check, never by the proof.
-    """
-
-    name: str = "all values"
-    subs: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
-    region: Mapping[sp.Symbol, sp.Expr] = field(default_factory=dict)
-    #: values of the claim's symbols (by name) -> this case's parameters, or None if outside
-    inverse: Callable[[dict[str, int]], dict[str, int] | None] | None = None
+    cases: int = 1
+    lemmas: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Identity:
-    """``lhs() == rhs()`` (expressions or tuples of them) for all values of ``symbols``.
+    """``lhs() == rhs()`` (expressions or tuples of them) for all values of ``symbols``
+    meeting every condition in ``where``, proved over the cases of ``split``.
 
-    ``cover`` states why the cases exhaust the domain; ``domain`` (values by symbol name ->
-    bool) restricts it; ``rewrites`` are lemma rewrites applied to both sides first.
+    ``rewrites`` are lemma rewrites applied to both sides first; ``sympy_only`` proves by
+    SymPy's own evaluation alone (the definitional lemmas); ``shapes`` names the fixed
+    shapes a claim about arrays holds for (general in the other symbols).
     """
 
     lhs: Callable[[], Any]
     rhs: Callable[[], Any]
     symbols: tuple[sp.Symbol, ...]
-    cases: tuple[Case, ...] = (Case(),)
-    cover: str = ""
-    domain: Callable[[dict[str, int]], bool] | None = None
+    split: Split | None = None
+    where: tuple[sp.Basic, ...] = ()
     rewrites: tuple[Callable[[sp.Expr], sp.Expr], ...] = ()
-    lemmas: tuple[str, ...] = ()
     sympy_only: bool = False
+    shapes: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,22 +115,8 @@ class Counterexample:
     search: Callable[[], str | None]
 
 
-@dataclass(frozen=True)
-class Raises:
-    """Engine calls on symbolic families that must each raise :class:`derive.ShapeError`."""
-
-    calls: tuple[Callable[[], Any], ...]
-
-
-def _as_tuple(value: Any) -> tuple:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
-
-
-def _flatten(value: Any) -> list:
-    out = []
-    for v in _as_tuple(value):
-        out.extend(_flatten(v) if isinstance(v, (tuple, list)) else [v])
-    return out
+def _elapsed(start: float) -> float:
+    return time.perf_counter() - start
 
 
 def _expand_rounding_args(expr: sp.Expr) -> sp.Expr:
@@ -144,160 +127,189 @@ def _expand_rounding_args(expr: sp.Expr) -> sp.Expr:
     )
 
 
-def _reduce_difference(diff: sp.Expr, case: Case, sympy_only: bool = False) -> sp.Expr:
-    diff = sp.sympify(diff).xreplace(dict(case.subs)) if case.subs else sp.sympify(diff)
-    if sympy_only:
-        return sp.simplify(sp.expand(_expand_rounding_args(diff)))
-    diff = apply_lemmas(diff, case.region)
-    if case.region:
-        diff = apply_lemmas(diff.xreplace(dict(case.region)))
-    diff = sp.expand(diff)
-    if diff != 0:
-        diff = sp.simplify(diff)
-    return diff
-
-
-def _is_truth(value: Any) -> bool:
-    """A relation or a truth value (SymPy symbols are Booleans too, so test narrowly)."""
-    return isinstance(value, (Relational, BooleanAtom, bool))
-
-
-def _decide_in_case(rel: Boolean, case: Case) -> bool | None:
-    """Truth of a relation in a case: substitute, apply the lemmas, decide on the region."""
-    rel = rel.xreplace(dict(case.subs)) if case.subs else rel
-    if isinstance(rel, Relational):
-        rel = rel.func(apply_lemmas(rel.lhs, case.region), apply_lemmas(rel.rhs, case.region))
-    return decide(rel, case.region)
-
-
-def _substitute(expr: sp.Expr, case: Case) -> sp.Expr:
+def _substitute(expr: Any, case: Case, region: bool = True) -> sp.Expr:
     out = sp.sympify(expr)
     if case.subs:
         out = out.xreplace(dict(case.subs))
-    if case.region:
+    if region and case.region:
         out = out.xreplace(dict(case.region))
     return out
 
 
-def _spot_check(pairs: list[tuple[sp.Expr, sp.Expr]], case: Case, spec: Identity) -> str | None:
+def _direct(diff: sp.Expr) -> sp.Expr:
+    """The difference reduced by SymPy alone (and sums combined term by term)."""
+    diff = sp.expand(_expand_rounding_args(diff))
+    if diff != 0 and diff.has(sp.Sum):
+        diff = reduce_sums(diff)
+    return diff
+
+
+def _with_lemmas(diff: sp.Expr, case: Case) -> sp.Expr:
+    diff = apply_lemmas(diff, case.region)
+    if case.region:
+        diff = apply_lemmas(diff.xreplace(dict(case.region)))
+    if diff.has(sp.Sum):
+        diff = reduce_sums(diff, case.region)
+    diff = sp.expand(diff)
+    return sp.simplify(diff) if diff != 0 else diff
+
+
+def _reduce_difference(diff: sp.Expr, case: Case, sympy_only: bool, used: set[str]) -> sp.Expr:
+    """``0`` when the difference vanishes in the case; what is left otherwise."""
+    diff = _substitute(diff, case, region=False)
+    direct = _direct(diff)
+    if direct == 0:
+        return direct
+    if sympy_only:
+        return sp.simplify(direct)
+    with lemma_log() as log:
+        left = _with_lemmas(diff, case)
+    used |= log
+    return left
+
+
+def _is_condition(value: Any) -> bool:
+    """A relation or a truth value (SymPy symbols are Booleans too, so test narrowly)."""
+    return isinstance(value, (Relational, BooleanAtom, bool, sp.And, sp.Or))
+
+
+def _decide_in_case(cond: sp.Basic, case: Case, used: set[str]) -> bool | None:
+    """Truth of a condition in a case: substitute, apply the lemmas, decide on the region."""
+    cond = _substitute(cond, case, region=False)
+    if isinstance(cond, (sp.And, sp.Or)):
+        parts = [_decide_in_case(c, Case(), used) for c in cond.args]
+        if isinstance(cond, sp.And):
+            return True if all(p is True for p in parts) else (False if False in parts else None)
+        return True if True in parts else (False if all(p is False for p in parts) else None)
+    with lemma_log() as log:
+        if isinstance(cond, Relational):
+            cond = cond.func(
+                apply_lemmas(cond.lhs, case.region), apply_lemmas(cond.rhs, case.region)
+            )
+        verdict = decide_on_region(cond, case.region)
+    used |= log
+    return verdict
+
+
+def _excluded(case: Case, where: Sequence[sp.Basic]) -> bool:
+    """A stated condition of the claim is false throughout the case: the case is empty."""
+    return any(_decide_in_case(cond, case, set()) is False for cond in where)
+
+
+def _admissible(sym: sp.Symbol, value: sp.Basic) -> bool:
+    if not value.is_number:
+        return True
+    if sym.is_integer and not value.is_Integer:
+        return False
+    if sym.is_positive and not value > 0:
+        return False
+    return not (sym.is_nonnegative and value < 0)
+
+
+def _value(expr: Any, values: dict) -> sp.Basic:
+    out = sp.sympify(sp.sympify(expr).xreplace(values))
+    return evaluate_sums(out) if out.has(sp.Sum) else out
+
+
+def _agree(va: sp.Basic, vb: sp.Basic) -> bool:
+    if _is_condition(va) or _is_condition(vb):
+        return va == vb
+    return sp.expand(va - vb) == 0 or sp.simplify(va - vb) == 0
+
+
+def _spot_check(pairs: list[tuple[Any, Any]], case: Case, spec: Identity) -> str | None:
     """Both sides, unreduced, at sample points of the case's parameters."""
     images = {x: _substitute(x, case) for x in spec.symbols}
-    params = sorted(set().union(*(e.free_symbols for e in images.values())), key=lambda x: x.name)
-    for point in sample_points(params, count=12):
+    params = sorted(set().union(*(e.free_symbols for e in images.values())), key=str)
+    small = any(sp.sympify(a).has(sp.Sum) for pair in pairs for a in pair)
+    for point in sample_points(params, count=6 if small else 12, small=small):
         values = {x: sp.sympify(e.xreplace(point)) for x, e in images.items()}
-        if any(not v.is_Integer for v in values.values() if v.is_number) and spec.domain:
+        if not all(_admissible(x, v) for x, v in values.items()):
             continue
-        if spec.domain is not None and not spec.domain({x.name: int(v) for x, v in values.items()}):
+        if any(sp.sympify(c).xreplace(values) is sp.false for c in spec.where):
             continue
         for a, b in pairs:
-            va = sp.sympify(sp.sympify(a).xreplace(values))
-            vb = sp.sympify(sp.sympify(b).xreplace(values))
-            same = (va == vb) if _is_truth(va) or _is_truth(vb) else sp.simplify(va - vb) == 0
-            if not same:
+            va, vb = _value(a, values), _value(b, values)
+            if not _agree(va, vb):
                 shown = {str(x): v for x, v in values.items()}
                 return f"spot check failed in case {case.name!r} at {shown}: {va} != {vb}"
     return None
 
 
-def _range_of(sym: sp.Symbol, bound: int) -> range:
-    if sym.is_positive:
-        return range(1, bound + 1)
-    if sym.is_nonnegative:
-        return range(0, bound + 1)
-    return range(-bound, bound + 1)
+def _undeclared(exprs: list[Any], symbols: Sequence[sp.Symbol]) -> set[sp.Symbol]:
+    free: set[sp.Basic] = set()
+    for e in exprs:
+        e = sp.sympify(e)
+        labels = {i.base.label for i in e.atoms(sp.Indexed)}
+        free |= {x for x in e.free_symbols if isinstance(x, sp.Symbol) and x not in labels}
+    return free - set(symbols)
 
 
-def _admissible(sym: sp.Symbol, value: Any) -> bool:
-    if not isinstance(value, int):
-        return False
-    if sym.is_positive:
-        return value >= 1
-    if sym.is_nonnegative:
-        return value >= 0
-    return True
+def _sides(spec: Identity) -> tuple[list[tuple[Any, Any]], str | None]:
+    lhs, rhs = flatten(spec.lhs()), flatten(spec.rhs())
+    if len(lhs) != len(rhs):
+        return [], f"{len(lhs)} values against {len(rhs)}"
+    undeclared = _undeclared(lhs + rhs, spec.symbols)
+    if undeclared:
+        return [], f"undeclared symbols {', '.join(sorted(str(x) for x in undeclared))}"
+    return list(zip(lhs, rhs)), None
 
 
-def _cover_check(spec: Identity) -> str | None:
-    """Every domain point of a box is reached by some case, through that case's ``inverse``.
+def _rewritten(pairs: list[tuple[Any, Any]], spec: Identity, used: set[str]) -> list:
+    """Both sides through the claim's lemma rewrites (recorded as lemmas used)."""
+    with lemma_log() as log:
+        for rewrite in spec.rewrites:
+            pairs = [(rewrite(sp.sympify(a)), rewrite(sp.sympify(b))) for a, b in pairs]
+    used |= log
+    return pairs
 
-    For each point, a case's ``inverse`` proposes parameters; they must respect their own
-    assumptions (integer, sign) and map back, through the case's substitutions, to the point.
-    """
-    if all(not c.subs and not c.region for c in spec.cases):
-        return None
-    if any(c.inverse is None for c in spec.cases):
-        return "a case has no inverse, so its cover cannot be checked"
-    names = [x.name for x in spec.symbols]
-    maps = []
-    for case in spec.cases:
-        images = [_substitute(x, case) for x in spec.symbols]
-        params = sorted(set().union(*(e.free_symbols for e in images)), key=lambda x: x.name)
-        maps.append((case, params, sp.lambdify(params, images, modules="math")))
-    box = 3
-    while box < 12 and math.prod(len(_range_of(x, box + 1)) for x in spec.symbols) <= 30000:
-        box += 1
-    for values in itertools.product(*(_range_of(x, box) for x in spec.symbols)):
-        point = dict(zip(names, values))
-        if spec.domain is not None and not spec.domain(point):
+
+def _prove_case(pairs, case: Case, spec: Identity, used: set[str]) -> str | None:
+    """What fails in one case, or None."""
+    for a, b in pairs:
+        if _is_condition(a) or _is_condition(b):
+            verdict = decided(a) if spec.sympy_only else _decide_in_case(a, case, used)
+            if b is not sp.true or verdict is not True:
+                return f"case {case.name!r}: {a} is not shown to be {b}"
             continue
-        for case, params, fn in maps:
-            proposed = case.inverse(point)  # type: ignore[misc]
-            if proposed is None:
-                continue
-            found = {**point, **proposed}  # symbols the case leaves alone keep their value
-            if any(not _admissible(x, found.get(x.name)) for x in params):
-                continue
-            if tuple(int(v) for v in fn(*(found[x.name] for x in params))) == values:
-                break
-        else:
-            return f"no case reaches {point}"
+        residual = _reduce_difference(sp.sympify(a) - sp.sympify(b), case, spec.sympy_only, used)
+        if residual != 0:
+            return f"case {case.name!r}: {a} - ({b}) reduces to {residual}, not 0"
     return None
+
+
+def _proved(spec: Identity, cases: list[Case], kept: int, used: set[str], start: float):
+    if len(cases) == 1 and cases[0].subs == {}:
+        how = "reduces to 0 directly" if not used else "reduces to 0"
+    else:
+        empty = len(cases) - kept
+        cases_word = "case" if kept == 1 else "cases"
+        how = f"reduces to 0 in {kept} {cases_word} ({spec.split.describe()})"  # type: ignore[union-attr]
+        if empty:
+            how += f"; {empty} empty by the stated conditions"
+    if used:
+        how += f"; lemmas used: {', '.join(sorted(used))}"
+    return Outcome(PROVED, how, _elapsed(start), cases=kept, lemmas=tuple(sorted(used)))
 
 
 def prove_identity(spec: Identity) -> Outcome:
     """Prove ``spec`` case by case; ``FAILED`` with the residual when a case does not reduce."""
     start = time.perf_counter()
     try:
-        lhs, rhs = _flatten(spec.lhs()), _flatten(spec.rhs())
-    except ShapeError as exc:
-        return Outcome(FAILED, f"the engine raised: {exc}", time.perf_counter() - start)
-    if len(lhs) != len(rhs):
-        return Outcome(FAILED, f"{len(lhs)} values against {len(rhs)}", time.perf_counter() - start)
-    undeclared = set().union(*(sp.sympify(e).free_symbols for e in lhs + rhs)) - set(spec.symbols)
-    if undeclared:
-        names = ", ".join(sorted(str(x) for x in undeclared))
-        return Outcome(FAILED, f"undeclared symbols {names}", time.perf_counter() - start)
-    for rewrite in spec.rewrites:
-        lhs = [rewrite(sp.sympify(e)) for e in lhs]
-        rhs = [rewrite(sp.sympify(e)) for e in rhs]
-    pairs = list(zip(lhs, rhs))
-    for case in spec.cases:
-        for a, b in pairs:
-            if _is_truth(a) or _is_truth(b):
-                if b is not sp.true or _decide_in_case(a, case) is not True:
-                    return Outcome(
-                        FAILED,
-                        f"case {case.name!r}: {a} is not shown to be {b}",
-                        time.perf_counter() - start,
-                    )
-                continue
-            residual = _reduce_difference(a - b, case, spec.sympy_only)
-            if residual != 0:
-                return Outcome(
-                    FAILED,
-                    f"case {case.name!r}: {a} - ({b}) reduces to {residual}, not 0",
-                    time.perf_counter() - start,
-                )
-    for case in spec.cases:
-        problem = _spot_check(pairs, case, spec)
-        if problem:
-            return Outcome(FAILED, problem, time.perf_counter() - start)
-    problem = _cover_check(spec)
+        pairs, problem = _sides(spec)
+        cases = vetted(spec.split, spec.symbols, spec.where)
+    except (ShapeError, SplitError) as exc:
+        return Outcome(FAILED, f"{type(exc).__name__}: {exc}", _elapsed(start))
     if problem:
-        return Outcome(FAILED, problem, time.perf_counter() - start)
-    cases = "" if len(spec.cases) == 1 else f" in {len(spec.cases)} cases ({spec.cover})"
-    lemmas = f"; lemmas: {', '.join(spec.lemmas)}" if spec.lemmas else ""
-    return Outcome(PROVED, f"reduces to 0{cases}{lemmas}", time.perf_counter() - start)
+        return Outcome(FAILED, problem, _elapsed(start))
+    used: set[str] = set()
+    pairs = _rewritten(pairs, spec, used)
+    kept = [c for c in cases if not _excluded(c, spec.where)]
+    for case in kept:
+        problem = _prove_case(pairs, case, spec, used) or _spot_check(pairs, case, spec)
+        if problem:
+            return Outcome(FAILED, problem, _elapsed(start))
+    return _proved(spec, cases, len(kept), used, start)
 
 
 def prove_elementwise(spec: Elementwise) -> Outcome:
@@ -306,19 +318,17 @@ def prove_elementwise(spec: Elementwise) -> Outcome:
     try:
         pairs = spec.build()
     except ShapeError as exc:
-        return Outcome(FAILED, f"the engine raised: {exc}", time.perf_counter() - start)
+        return Outcome(FAILED, f"the engine raised: {exc}", _elapsed(start))
     entries = 0
     for a, b in pairs:
         A, B = sp.Array(a), sp.Array(b)
         if A.shape != B.shape:
-            return Outcome(
-                FAILED, f"shapes {A.shape} and {B.shape} differ", time.perf_counter() - start
-            )
+            return Outcome(FAILED, f"shapes {A.shape} and {B.shape} differ", _elapsed(start))
         for x, y in zip(sp.flatten(A), sp.flatten(B)):
             if sp.expand(x - y) != 0:
-                return Outcome(FAILED, f"entry {x} != {y}", time.perf_counter() - start)
+                return Outcome(FAILED, f"entry {x} != {y}", _elapsed(start))
             entries += 1
-    return Outcome(PROVED, f"{entries} entries equal as polynomials", time.perf_counter() - start)
+    return Outcome(PROVED, f"{entries} entries equal as polynomials", _elapsed(start))
 
 
 def run_exact(spec: Exact) -> Outcome:
@@ -328,7 +338,7 @@ def run_exact(spec: Exact) -> Outcome:
         ok, detail = spec.run()
     except ShapeError as exc:
         ok, detail = False, f"the engine raised: {exc}"
-    return Outcome(PROVED if ok else FAILED, detail, time.perf_counter() - start)
+    return Outcome(PROVED if ok else FAILED, detail, _elapsed(start))
 
 
 def run_counterexample(spec: Counterexample) -> Outcome:
@@ -336,23 +346,5 @@ def run_counterexample(spec: Counterexample) -> Outcome:
     start = time.perf_counter()
     found = spec.search()
     if found is None:
-        return Outcome(FAILED, "no counterexample found", time.perf_counter() - start)
-    return Outcome(PROVED, found, time.perf_counter() - start)
-
-
-def run_raises(spec: Raises) -> Outcome:
-    """Each symbolic family must be rejected: SymPy decides the engine's condition for all of it."""
-    start = time.perf_counter()
-    messages = []
-    for i, call in enumerate(spec.calls):
-        try:
-            value = call()
-        except ShapeError as exc:
-            messages.append(str(exc))
-            continue
-        return Outcome(
-            FAILED, f"family {i + 1} was accepted, giving {value}", time.perf_counter() - start
-        )
-    count = f"{len(spec.calls)} {'family' if len(spec.calls) == 1 else 'families'}"
-    detail = f"{count} rejected, e.g. ShapeError: {messages[0]}"
-    return Outcome(PROVED, detail, time.perf_counter() - start)
+        return Outcome(FAILED, "no counterexample found", _elapsed(start))
+    return Outcome(PROVED, found, _elapsed(start))

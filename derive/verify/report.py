@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from derive.verify.claims import CLAIMS, GROUPS, Claim, establish
+from derive.ops import Op
+from derive.verify.claims import CLAIMS, GROUPS, KINDS, Claim, establish, kind_of
 from derive.verify.proofs import CHECKED, FAILED, PROVED, Outcome
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "to_json",
     "format_table",
     "format_summary",
+    "count_kinds",
     "QUICK_CONFIGS",
     "QUICK_ELEMENTS",
 ]
@@ -39,6 +41,11 @@ Progress = Callable[[str, int, int], None]
 class ClaimResult:
     claim: Claim
     outcome: Outcome
+
+    @property
+    def kind(self) -> str:
+        """The kind this claim counts as (:data:`derive.verify.claims.KINDS`)."""
+        return kind_of(self.claim, self.outcome)
 
 
 @dataclass
@@ -84,8 +91,10 @@ def run_verification(
     sweep: bool = True,
     only: Sequence[str] | None = None,
     progress: Progress | None = None,
+    ops: tuple[Op, ...] | None = None,
 ) -> Report:
-    """Prove the catalogue, then sweep torch (``quick``: 10,000 configurations, 60 elements)."""
+    """Prove the catalogue, then sweep torch (``quick``: 10,000 configurations, 60 elements;
+    ``ops``: the grids of those operations only)."""
     start = time.perf_counter()
     results = run_claims(only, progress)
     outcome = None
@@ -99,6 +108,7 @@ def run_verification(
             configs=configs,
             elements=DEFAULT_ELEMENTS if elements is None else elements,
             seed=seed,
+            ops=ops,
             progress=None
             if progress is None
             else (lambda done, total: progress("sweep", done, total)),
@@ -106,11 +116,20 @@ def run_verification(
     return Report(results, outcome, time.perf_counter() - start)
 
 
+def count_kinds(report: Report) -> dict[str, int]:
+    """How many claims of each kind (every kind listed, in order)."""
+    out = dict.fromkeys(KINDS, 0)
+    for r in report.results:
+        out[r.kind] += 1
+    return out
+
+
 def _item(result: ClaimResult) -> dict[str, Any]:
     claim, outcome = result.claim, result.outcome
     item: dict[str, Any] = {
         "id": claim.id,
         "group": claim.group,
+        "kind": result.kind,
         "status": outcome.status,
         "statement": claim.statement,
         "latex": claim.latex,
@@ -125,7 +144,8 @@ def _item(result: ClaimResult) -> dict[str, Any]:
 
 
 def to_json(report: Report) -> dict[str, Any]:
-    """``{"proofs": {"passed", "failed", "items"}, "numeric": {"configurations", "failed"}}``."""
+    """``{"proofs": {"passed", "failed", "items"}, "numeric": {"configurations", "failed"},
+    "kinds": {kind: count}}`` (the kinds of :data:`derive.verify.claims.KINDS`)."""
     failed = report.count(FAILED)
     numeric = {"configurations": 0, "failed": 0}
     if report.sweep is not None:
@@ -137,6 +157,7 @@ def to_json(report: Report) -> dict[str, Any]:
             "items": [_item(r) for r in report.results],
         },
         "numeric": numeric,
+        "kinds": count_kinds(report),
     }
 
 
@@ -160,21 +181,46 @@ def format_table(report: Report, timings: bool = True) -> str:
     return "\n".join(lines)
 
 
+def kind_lines(report: Report) -> list[str]:
+    """One line per kind that has claims: count, what it is, failures."""
+    failed = {kind: 0 for kind in KINDS}
+    for r in report.results:
+        failed[r.kind] += r.outcome.status == FAILED
+    lines = []
+    for kind, count in count_kinds(report).items():
+        if count:
+            note = f" ({failed[kind]} FAILED)" if failed[kind] else ""
+            lines.append(f"{count:>4}  {KINDS[kind]}{note}")
+    return lines
+
+
+def sweep_line(sweep: Any) -> str:
+    """The sweep's counts in one sentence."""
+    parts = ", ".join(f"{op} {count:,}" for op, count in sweep.by_op.items())
+    return (
+        f"{sweep.configurations:,} configurations against torch ({parts}), "
+        f"{sweep.failed} disagreements; {sweep.rejected:,} rejected by both, "
+        f"{sweep.arguments_compared:,} of them with the argument named compared; "
+        f"{sweep.engine_sampled:,} also run through the engine numerically "
+        f"({sweep.boundary:,} on or next to a guard's boundary, {sweep.edge:,} across the sign "
+        "boundaries, the rest a random sample)"
+    )
+
+
 def format_summary(report: Report) -> str:
-    """Counts of proofs and of the sweep, and every disagreement with its configuration."""
+    """Counts of proofs (by kind) and of the sweep, and every disagreement."""
     lines = [
         f"proofs: {report.count(PROVED)} proved, {report.count(CHECKED)} checked on finite ranges "
-        f"only, {report.count(FAILED)} FAILED"
+        f"only, {report.count(FAILED)} FAILED; by kind:"
     ]
+    lines += ["  " + line for line in kind_lines(report)]
     sweep = report.sweep
     if sweep is not None:
-        parts = ", ".join(f"{op} {count:,}" for op, count in sweep.by_op.items())
-        lines.append(
-            f"numeric: {sweep.configurations:,} configurations against torch ({parts}), "
-            f"{sweep.failed} disagreements; {sweep.rejected:,} rejected by both; "
-            f"{sweep.engine_sampled} also run through the engine numerically"
-        )
+        lines.append(f"numeric: {sweep_line(sweep)}")
         lines.extend(f"  note: {note}" for note in sweep.notes)
         lines.extend(f"  disagreement: {d}" for d in sweep.disagreements)
+        if sweep.failed > len(sweep.disagreements):
+            hidden = sweep.failed - len(sweep.disagreements)
+            lines.append(f"  ... and {hidden:,} more disagreements (the first are shown)")
     lines.append(f"verify took {report.seconds:.1f} s: {'all passed' if report.ok else 'FAILURES'}")
     return "\n".join(lines)

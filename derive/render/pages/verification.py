@@ -13,9 +13,11 @@ no timings, no dates, so rebuilding gives the same bytes. ``derive build`` write
 
 from __future__ import annotations
 
-from derive.verify.claims import GROUPS
+from derive.render.md import code, table
+from derive.verify.claims import GROUPS, KINDS
 from derive.verify.proofs import CHECKED, FAILED, PROVED
-from derive.verify.report import ClaimResult, Report, run_verification
+from derive.verify.report import ClaimResult, Report, count_kinds, run_verification
+from derive.verify.sweep import KEPT
 
 __all__ = ["render_page", "page_markdown"]
 
@@ -30,19 +32,45 @@ established. `derive verify` reproduces this page: it runs the same proofs and t
 against PyTorch.
 
 - **proved**: SymPy reduces the identity to `True` under the stated assumptions (integers,
-  signs, divisibility). Where SymPy cannot handle floors and ceilings alone, the proof uses the
-  lemmas in the first section, themselves proved here, and splits into cases (for instance
-  $n = qs + r$ with $1 \\le r \\le s$); a cover check confirms the cases reach every point of a
-  box, and a spot check evaluates both sides at sample points. A claim about arrays of symbols
-  is proved **for the shapes named in its statement** only.
+  signs, the stated conditions) for the whole stated domain. Where SymPy cannot handle floors
+  and ceilings alone, the proof uses the lemmas in the first section, themselves proved here,
+  and splits into cases. Cases come only from three vetted splitters - division with
+  remainder ($E = qD + r$, $0 \\le r < D$; parity is $D = 2$), a comparison and its negation,
+  and a chain of these - each exhaustive by a lemma proved once (`lemma.split-division`,
+  `lemma.split-compare`); any other case set is refused. A claim about arrays of symbols is
+  proved **for the shapes named in its statement** only.
 - **checked**: evaluated at every point of the finite range shown, and nothing more. These
   claims are *not* proved.
 - **FAILED**: the identity did not reduce, or a check found a counterexample.
 
 The engine's functions are looked up when the verification runs, so it is today's engine that
-is verified: breaking a formula makes both its proofs and the sweep fail (the test suite does
-exactly that).
+is verified: breaking a formula or an acceptance rule makes its proofs or the sweep fail (the
+test suite does exactly that).
 """
+
+_KIND_NOTES = {
+    "general-direct": "SymPy's `expand` (sums combined term by term) gives 0 at once",
+    "general-split": "over every integer, through a vetted case split or a lemma",
+    "definitional": "SymPy's own definitions, on which the other proofs rest",
+    "fixed-shape": "arrays of symbols of the shapes named in the statement only",
+    "example": "a worked example evaluated exactly",
+    "counterexample": "a universal statement refuted by an instance",
+    "boundary": "a rejection and its acceptance twin, each for a whole symbolic family",
+    "checked": "evaluated on a finite range only, not proved",
+}
+
+
+#: one claim's kind, in words
+_KIND_ONE = {
+    "general-direct": "general identity, reduces directly",
+    "general-split": "general identity, by a case split or a lemma",
+    "definitional": "definitional lemma",
+    "fixed-shape": "fixed-shape identity",
+    "example": "evaluated example",
+    "counterexample": "counterexample",
+    "boundary": "rejection/acceptance pair",
+    "checked": "checked on a range only",
+}
 
 
 def _torch_version() -> str:
@@ -53,46 +81,70 @@ def _torch_version() -> str:
     return torch.__version__
 
 
+def _kinds(report: Report) -> list[str]:
+    failed = {kind: 0 for kind in KINDS}
+    for r in report.results:
+        failed[r.kind] += r.outcome.status == FAILED
+    rows = [
+        [KINDS[kind], str(count), str(failed[kind]), _KIND_NOTES[kind]]
+        for kind, count in count_kinds(report).items()
+        if count
+    ]
+    return [table(["kind", "claims", "FAILED", "what it means"], rows), ""]
+
+
+def _sweep(sweep) -> list[str]:
+    lines = [
+        f"- **{sweep.configurations:,} configurations** compared with PyTorch "
+        f"{_torch_version()}: **{sweep.failed} disagreements**."
+    ]
+    lines += [f"    - `{op}`: {count:,}" for op, count in sweep.by_op.items()]
+    lines += [
+        f"- {sweep.rejected:,} configurations are rejected by both (derive raises `ShapeError` "
+        f"where torch raises); for {sweep.arguments_compared:,} of them torch's message was "
+        "matched to the argument of a guard of the engine's rule that holds there.",
+        f"- Every configuration is decided by the engine's own acceptance rule and size formula, "
+        f"compiled; in addition **{sweep.engine_sampled:,}** went through the engine's numeric "
+        f"call one by one: the {sweep.boundary:,} on or next to a guard's boundary (where a "
+        f"relation of the rule flips and decides acceptance), the {sweep.edge:,} of the edge "
+        "grids (zero and negative values), and a random sample of the rest.",
+    ]
+    return lines
+
+
+_SWEEP_TEXT = (
+    "The sweep covers output sizes and rejections of `conv1d` (integer, asymmetric, `'same'`, "
+    "`'valid'` padding, dilation), `max_pool1d` and `avg_pool1d` (`ceil_mode`, default stride, "
+    "dilation), `conv_transpose1d` (output padding, dilation), each over a grid of small sizes, "
+    "and the exact elements of random 2-D `conv2d` (groups, bias, asymmetric padding), "
+    "`conv_transpose2d` (groups, bias, output padding), "
+    "`max_pool2d` and `avg_pool2d` (`ceil_mode`, `count_include_pad`, `divisor_override`) cases "
+    "against torch in float64."
+)
+
+
 def _summary(report: Report) -> list[str]:
     proved, checked, failed = (report.count(x) for x in (PROVED, CHECKED, FAILED))
     lines = [
         "## Summary",
         "",
         f"- **{proved} claims proved**, **{checked} checked** on finite ranges only, "
-        f"**{failed} FAILED**.",
+        f"**{failed} FAILED**; by kind:",
+        "",
     ]
+    lines += _kinds(report)
     sweep = report.sweep
     if sweep is not None:
-        lines.append(
-            f"- **{sweep.configurations:,} configurations** compared with PyTorch "
-            f"{_torch_version()}: **{sweep.failed} disagreements**."
-        )
-        for op, count in sweep.by_op.items():
-            lines.append(f"    - `{op}`: {count:,}")
-        lines.append(
-            f"- {sweep.rejected:,} configurations are rejected by both (derive raises `ShapeError` "
-            f"where torch raises); {sweep.engine_sampled} were also run through the engine "
-            "numerically, one by one."
-        )
-    lines += [
-        "",
-        "The sweep covers output sizes and rejections of `conv1d` (integer, asymmetric, `'same'`, "
-        "`'valid'` padding, dilation), `max_pool1d` and `avg_pool1d` (`ceil_mode`, default "
-        "stride, dilation), `conv_transpose1d` (output padding, dilation), each over a grid of "
-        "small sizes, and the exact elements of random 2-D `conv2d` (groups, bias, asymmetric "
-        "padding), "
-        "`max_pool2d` and `avg_pool2d` (`ceil_mode`, `count_include_pad`, `divisor_override`) "
-        "cases against torch in float64.",
-        "",
-    ]
+        lines += _sweep(sweep)
+    lines += ["", _SWEEP_TEXT, ""]
     if sweep is not None and sweep.notes:
         lines += ["### Notes", ""] + [f"- {note}" for note in sweep.notes] + [""]
     if sweep is not None and sweep.disagreements:
         lines += ["### Disagreements", ""]
-        lines += [f"- `{d}`" for d in sweep.disagreements[:SHOWN_DISAGREEMENTS]]
-        hidden = len(sweep.disagreements) - SHOWN_DISAGREEMENTS
+        lines += [f"- {code(str(d))}" for d in sweep.disagreements[:SHOWN_DISAGREEMENTS]]
+        hidden = sweep.failed - min(len(sweep.disagreements), SHOWN_DISAGREEMENTS)
         if hidden > 0:
-            lines.append(f"- ... and {hidden} more (`derive verify` lists them all)")
+            lines.append(f"- ... and {hidden:,} more (`derive verify` lists the first {KEPT:,})")
         lines.append("")
     return lines
 
@@ -104,36 +156,41 @@ GROUP_NOTES = {
         "$c \\le x < c + 1$ (*floor-window*) and $\\lceil x \\rceil = c$ for the integer $c$ with "
         "$c - 1 < x \\le c$ (*ceil-window*). A window is used only when both inequalities are "
         "decided from the signs of the case's symbols. The lemmas below are proved from them and "
-        "applied by rewriting."
+        "applied by rewriting; the two *split* lemmas make every vetted case split exhaustive."
+    ),
+    "formula": (
+        "The element identities for symbolic sizes (linearity, channels, 1x1 kernels, average "
+        "pooling, stacking) are proved for the layer formulas written as indexed sums. The "
+        "claims below check, entry by entry at concrete shapes, that the engine computes these "
+        "formulas; the sweep compares the engine's elements with torch's."
     ),
     "rejection": (
-        "Each family is a whole symbolic set of configurations: the engine is called once with "
-        "symbols, SymPy decides the engine's own condition for every member, and the engine "
-        "raises `ShapeError`. The sweep compares these rejections with torch's."
+        "Each claim has two sides, each a whole symbolic family: just past the boundary the "
+        "first guard of the engine's rule that holds is the one on the named argument and the "
+        "engine raises its message; on the boundary every guard is shown false and the engine "
+        "gives a size. Where a symbolic value may fall on either side of a guard that selects "
+        "the formula, the engine refuses to decide. The sweep compares the same rules with "
+        "torch, configuration by configuration."
     ),
 }
 
 
 def _claim(result: ClaimResult) -> list[str]:
     claim, outcome = result.claim, result.outcome
-    lines = [
-        f"### `{claim.id}` - {outcome.status}",
-        "",
-        claim.statement,
-        "",
-        "$$",
-        claim.latex,
-        "$$",
-        "",
+    lines = [f"### `{claim.id}` - {outcome.status}", "", claim.statement, "", "$$", claim.latex]
+    lines += ["$$", ""]
+    facts = [
+        f"*Assumptions:* {claim.assumptions}",
+        f"*Method:* {claim.method}",
+        f"*Kind:* {_KIND_ONE[result.kind]}",
     ]
-    facts = [f"*Assumptions:* {claim.assumptions}", f"*Method:* {claim.method}"]
     if claim.source:
         facts.append(f"*Source:* {claim.source}")
     lines += [" · ".join(facts), ""]
     if outcome.status == CHECKED:
         lines += [f"**Checked only**, not proved, on `{outcome.range}`: {outcome.detail}.", ""]
     elif outcome.status == FAILED:
-        lines += [f"**FAILED**: `{outcome.detail}`", ""]
+        lines += [f"**FAILED**: {code(outcome.detail)}", ""]
     else:
         lines += [f"Result: {outcome.detail}.", ""]
     return lines

@@ -6,8 +6,8 @@ multiply-accumulates per layer and in total; ``derive.memory(net, (N, 3, H, W))`
 activations and what training keeps for backward. Every answer is a SymPy formula in the
 symbols of the input shape, valid for every size the network accepts.
 
-The per-layer formulas are pure SymPy (:mod:`derive.receptive`, :mod:`derive.cost`,
-:mod:`derive.memory`); this package composes them over a network, which needs torch to read
+The per-layer formulas are pure SymPy (:mod:`derive.receptive`, :mod:`derive.layer_cost`,
+:mod:`derive.layer_memory`); this package composes them over a network, which needs torch to read
 the module (imported only when one of these functions runs). Modules:
 :mod:`~derive.calculus.graph` (the network as a graph), :mod:`~derive.calculus.functions`
 (tensor functions between layers), :mod:`~derive.calculus.rules` (torch layers to formulas),
@@ -73,7 +73,7 @@ def cost(module: nn.Module, input_shape: Sequence[object]) -> Cost:
 def memory(
     module: nn.Module, input_shape: Sequence[object], dtype: str = "float32"
 ) -> Memory:
-    """Activation entries per layer and the bytes kept for backward (see :mod:`derive.memory`).
+    """Activation entries per layer and the bytes kept for backward (:mod:`derive.layer_memory`).
 
     >>> from torch import nn
     >>> from derive.grammar import size_symbol

@@ -10,9 +10,9 @@ analyses walk it in the order the forward runs:
   every position to every other). A tensor that has lost its spatial axes (after flattening
   or a global mean) carries, for each axis, the union over all its entries, the same for
   every entry.
-- **cost**: :mod:`derive.cost` per layer; the total counts the parameters of a module called
+- **cost**: :mod:`derive.layer_cost` per layer; the total counts the parameters of a module called
   twice once, as ``sum(p.numel() for p in net.parameters())`` does.
-- **memory**: :mod:`derive.memory` per layer, and the distinct tensors kept for backward.
+- **memory**: :mod:`derive.layer_memory` per layer, and the distinct tensors kept for backward.
 
 This module imports torch (through the graph).
 """
@@ -28,9 +28,9 @@ from torch import nn
 
 from derive.calculus import rules
 from derive.calculus.graph import Graph, Node, build_graph
-from derive.cost import LayerCost, numel
 from derive.errors import ShapeError
-from derive.memory import dtype_bytes
+from derive.layer_cost import LayerCost, numel
+from derive.layer_memory import dtype_bytes
 from derive.receptive import INDEX, Field, global_window
 
 __all__ = [

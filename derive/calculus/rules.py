@@ -3,10 +3,11 @@
 Each torch layer family has one :class:`Family`: ``windows`` (one
 :class:`~derive.receptive.Window` per spatial axis, ``None`` for an axis it does not mix, or
 :data:`COLLAPSE` when the output has no spatial axes left), ``cost`` (a
-:class:`~derive.cost.LayerCost`) and ``saves`` (:func:`derive.memory.saved`). Families are
-looked up along the layer class's MRO, so subclasses of torch layers are covered; a layer
-with no family is refused by name. The formulas are those of :mod:`derive.receptive`,
-:mod:`derive.cost` and :mod:`derive.memory`; this module only reads the layer's arguments.
+:class:`~derive.layer_cost.LayerCost`) and ``saves`` (:func:`derive.layer_memory.saved`).
+Families are looked up along the layer class's MRO, so subclasses of torch layers are
+covered; a layer with no family is refused by name. The formulas are those of
+:mod:`derive.receptive`, :mod:`derive.layer_cost` and :mod:`derive.layer_memory`; this module
+only reads the layer's arguments.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import sympy as sp
 from torch import nn
 
 from derive.calculus.graph import Node
-from derive.cost import (
+from derive.errors import ShapeError
+from derive.layer_cost import (
     ZERO,
     LayerCost,
     adaptive_pool_cost,
@@ -31,8 +33,7 @@ from derive.cost import (
     numel,
     pool_cost,
 )
-from derive.errors import ShapeError
-from derive.memory import SavedTensor, saved
+from derive.layer_memory import SavedTensor, saved
 from derive.receptive import (
     Window,
     adaptive_window,
@@ -288,7 +289,7 @@ def windows(node: Node, x: Shape, y: Shape) -> Windows:
 
 
 def cost(node: Node, inputs: list[Shape], y: Shape) -> LayerCost:
-    """The node's cost (:mod:`derive.cost`'s convention)."""
+    """The node's cost (:mod:`derive.layer_cost`'s convention)."""
     if node.module is not None:
         return family_of(node.module, node.path).cost(node.module, inputs[0], y)
     if node.function in ("add", "sub", "mul", "div"):

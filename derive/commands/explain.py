@@ -73,6 +73,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--admissible", action="store_true", help="also solve for the accepted input sizes"
     )
     parser.add_argument("--json", action="store_true", help="print a JSON object instead")
+    for flag, what in (("--receptive-field", "receptive field (size, jump, start) per layer"),
+                       ("--cost", "parameters and multiply-accumulates per layer, and totals"),
+                       ("--memory", "activations and bytes kept for backward (float32)")):
+        parser.add_argument(flag, action="store_true", help=f"add columns: {what}")
 
 
 def _shape_text(shape: Any) -> str:
@@ -91,6 +95,16 @@ def _table(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
+def _calculus(args: argparse.Namespace, net: Any, shape: tuple, layers: Any) -> Any:
+    """The receptive-field, cost and memory columns asked for (None when none is)."""
+    want = {k: getattr(args, k, False) for k in ("receptive_field", "cost", "memory")}
+    if not any(want.values()):
+        return None
+    from derive.calculus.columns import columns
+
+    return columns(net, shape, layers, **want)
+
+
 def run(args: argparse.Namespace) -> int:
     from derive.networks.admissible import solve_constraints
     from derive.networks.trace import trace
@@ -99,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
     net = load_factory(args.network)
     t = trace(net, shape)
     admissible = solve_constraints(t.constraints, t.symbols) if args.admissible else None
+    calc = _calculus(args, net, shape, t.layers)
     if args.json:
         payload: dict[str, Any] = {
             "network": args.network,
@@ -113,6 +128,10 @@ def run(args: argparse.Namespace) -> int:
                 for c in t.constraints
             ],
         }
+        for row, fields in zip(payload["layers"], calc.json if calc else ()):
+            row.update(fields)
+        if calc and calc.totals:
+            payload["totals"] = calc.totals
         if admissible is not None:
             payload["admissible"] = {
                 "exact": admissible.exact,
@@ -127,6 +146,13 @@ def run(args: argparse.Namespace) -> int:
     rows = [("layer", "type", "output shape"), ("(input)", "", _shape_text(t.input_shape))]
     rows += [(layer.path or "(module)", layer.kind, _shape_text(layer.shape)) for layer in t.layers]
     out = [_table(rows), "", f"output: {_shape_text(t.output)}"]
+    if calc:
+        from derive.calculus.columns import table
+
+        wide = [[*r, *c] for r, c in zip(rows, [calc.headers, [""] * len(calc.headers),
+                                                *calc.cells])]  # fmt: skip
+        out[0] = table(wide)
+        out += [f"total {k.replace('_', ' ')}: {v}" for k, v in calc.totals.items()]
     if t.constraints:
         out += ["", "conditions on the input sizes:"]
         out += [f"  {c.path} ({c.kind}): {c.condition}" for c in t.constraints]

@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 #: the output index $i$ in every formula of this module
-INDEX = sp.Symbol("i", integer=True)
+INDEX = sp.Symbol("i", integer=True, nonnegative=True)
 
 WindowKind = Literal["conv", "transpose", "adaptive", "pointwise", "global"]
 

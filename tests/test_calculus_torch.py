@@ -29,7 +29,12 @@ from derive.calculus.check import (  # noqa: E402
     torch_flops,
     torch_saved_bytes,
 )
-from derive.calculus.models import inception_net, resnet50, unet_like  # noqa: E402
+from derive.calculus.models import (  # noqa: E402
+    SqueezeExcite,
+    inception_net,
+    resnet50,
+    unet_like,
+)
 from derive.errors import ShapeError  # noqa: E402
 from derive.grammar import size_symbol  # noqa: E402
 from derive.networks import classic  # noqa: E402
@@ -110,6 +115,8 @@ NETWORKS = {
     "ResNet-50": (lambda: resnet50(1 / 16, in_channels=1)[:6], (1, 1, H, W), {H: 33, W: 30}),
     "Inception": (lambda: inception_net(1 / 16), (1, 1, H, W), {H: 21, W: 19}),
     "U-Net": (lambda: unet_like(1 / 4), (1, 1, 2 * h, 2 * w), {h: 6, w: 7}),
+    "Squeeze-excite": (lambda: nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), SqueezeExcite(3),
+                                             nn.Conv2d(3, 1, 3)), (1, 1, H, W), {H: 9, W: 8}),
 }  # fmt: skip
 
 
@@ -138,8 +145,10 @@ def test_resnet50_cost_and_memory_agree_with_torch() -> None:
 
 
 def test_multi_path_cost_and_memory_agree_with_torch() -> None:
+    se = nn.Sequential(nn.Conv2d(2, 4, 3), SqueezeExcite(4), nn.ReLU())
     for net, shape, values in ((inception_net(1 / 8), (N, 1, H, W), {N: 2, H: 23, W: 19}),
-                               (unet_like(1 / 2), (N, 1, 2 * h, 2 * w), {N: 2, h: 5, w: 8})):
+                               (unet_like(1 / 2), (N, 1, 2 * h, 2 * w), {N: 2, h: 5, w: 8}),
+                               (se, (N, 2, H, W), {N: 2, H: 9, W: 7})):
         assert check_cost(net, shape, values) == []
         assert check_memory(net, shape, values) == []
 

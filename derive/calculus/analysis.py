@@ -28,7 +28,6 @@ from torch import nn
 
 from derive.calculus import rules
 from derive.calculus.graph import Graph, Node, build_graph
-from derive.errors import ShapeError
 from derive.layer_cost import LayerCost, numel
 from derive.layer_memory import dtype_bytes
 from derive.receptive import INDEX, Field, global_window
@@ -264,10 +263,13 @@ def _field_of(node: Node, nodes: list[Node], done: list) -> tuple[tuple[Field, .
     parts = [(done[i][0], done[i][1], nodes[i].shape) for i in node.inputs]
     fields, spatial, x = parts[0]
     if len(parts) > 1:
-        if len({p[1] for p in parts}) != 1:
-            raise ShapeError(f"{node.path}: combines a spatial tensor with a flattened one")
+        # a tensor without spatial axes (a squeeze-and-excitation gate, say) sees the same
+        # for every entry: its constant fields join every position's
+        spatial = any(p[1] for p in parts)
         if spatial:
-            parts = [(_broadcast(f, s[2:], node.shape[2:]), True, s) for f, _, s in parts]
+            parts = [(_broadcast(f, s[2:], node.shape[2:]) if sp_ else f, sp_, s)
+                     for f, sp_, s in parts]  # fmt: skip
+            x = next(s for _, sp_, s in parts if sp_)
         fields = tuple(Field.union_all([p[0][a] for p in parts]) for a in range(len(fields)))
     if not spatial or not fields:
         return fields, spatial

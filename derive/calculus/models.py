@@ -16,7 +16,22 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["Bottleneck", "resnet50", "Inception", "inception_net", "unet_like", "Branches"]
+__all__ = [
+    "Bottleneck", "resnet50", "Inception", "inception_net", "unet_like", "Branches",
+    "SqueezeExcite",
+]  # fmt: skip
+
+
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excitation: channel weights from the global mean, multiplied back in."""
+
+    def __init__(self, channels: int, reduced: int = 2) -> None:
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(channels, reduced), nn.Linear(reduced, channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        s = torch.sigmoid(self.fc2(F.relu(self.fc1(x.mean((2, 3))))))
+        return x * s.view(x.size(0), -1, 1, 1)
 
 
 class Branches(nn.Module):

@@ -48,7 +48,7 @@ def spatial_flags(graph: Graph) -> list[bool]:
     flags = [True]
     for node in graph.nodes[1:]:
         x = graph.nodes[node.inputs[0]].shape
-        ok = all(flags[i] for i in node.inputs)
+        ok = any(flags[i] for i in node.inputs) if len(node.inputs) > 1 else flags[node.inputs[0]]
         flags.append(ok and rules.windows(node, x, node.shape) != rules.COLLAPSE)
     return flags
 

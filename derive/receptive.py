@@ -32,7 +32,11 @@ These intervals count every layer's padding as input ("unclipped"). An output in
 *interior* when its interval lies inside the input, $0 \le \ell(i)$ and $h(i) \le n - 1$ (and,
 after a transposed convolution, the positions it uses of that layer's output exist): there the
 input entries it depends on span exactly $[\ell(i), h(i)]$, and :attr:`Field.offsets` says
-which of them it reads (a dilated kernel leaves holes). Near the border, what it depends on
+which of them it reads (a dilated kernel leaves holes). One exception: a transposed
+convolution whose kernel is shorter than its stride leaves output entries that no input
+reaches, and a later window over such entries cannot tell which of its ends see anything;
+from there on the interval is an outer bound (:attr:`Field.exact` is false, and no position is
+called interior). Near the border, what it depends on
 is computed exactly at concrete sizes by :meth:`Window.taps` (the engine's window plans).
 
 >>> f = Field.identity(32).through(conv_window(3, padding=1)).through(pool_window(2))
@@ -275,6 +279,12 @@ class Field:
     n: sp.Expr
     conditions: tuple[tuple[sp.Expr, sp.Expr, sp.Expr], ...] = ()
     offsets: int | None = field(default=1)
+    #: some positions may see nothing (after a transposed convolution whose kernel is shorter
+    #: than its stride, which leaves output entries no input reaches)
+    gaps: bool = False
+    #: the interval is the exact hull on interior positions (False: an outer bound only; a
+    #: window over positions that may see nothing cannot tell which of its ends do)
+    exact: bool = True
 
     @classmethod
     def identity(cls, size: Dim) -> Field:
@@ -321,7 +331,10 @@ class Field:
         return self.lo.xreplace({INDEX: 0})
 
     def interior(self, index: Dim = INDEX) -> sp.Boolean:
-        """The condition under which output ``index`` reads no padding on the way."""
+        """The condition under which output ``index`` reads no padding on the way, and so
+        sees exactly its interval (``false`` when the field is only an outer bound)."""
+        if not self.exact:
+            return sp.false
         at = {INDEX: index}
         parts = [sp.Ge(self.lo.xreplace(at), 0), sp.Le(self.hi.xreplace(at), self.n - 1)]
         for lo, hi, n in self.conditions:
@@ -341,7 +354,7 @@ class Field:
         at = {INDEX: index}
         conditions = tuple((a.xreplace(at), b.xreplace(at), n) for a, b, n in self.conditions)
         lo, hi = self.interval(index)
-        return Field(lo, hi, self.n, conditions, self.offsets)
+        return Field(lo, hi, self.n, conditions, self.offsets, self.gaps, self.exact)
 
     # -- composition ---------------------------------------------------------------------------
 
@@ -362,7 +375,9 @@ class Field:
             if out_size is None:
                 raise ShapeError("a transposed convolution's field needs its output size")
             conditions += ((INDEX, INDEX, as_dim(out_size, "size")),)
-        return Field(lo, hi, self.n, conditions, self._offsets_through(window))
+        exact = self.exact and (window.kind == "pointwise" or not self.gaps)
+        gaps = self.gaps or _leaves_gaps(window)
+        return Field(lo, hi, self.n, conditions, self._offsets_through(window), gaps, exact)
 
     def _offsets_through(self, window: Window) -> int | None:
         if window.kind == "pointwise":
@@ -398,7 +413,10 @@ class Field:
         lo = _extreme(self.lo_end, other.lo_end, True)
         hi = _extreme(self.hi_end, other.hi_end, False)
         seen = dict.fromkeys(self.conditions + other.conditions)
-        return Field(lo, hi, self.n, tuple(seen), _union_offsets(self, other, _expr(lo)))
+        gaps = self.gaps or other.gaps
+        exact = self.exact and other.exact and not gaps
+        return Field(lo, hi, self.n, tuple(seen), _union_offsets(self, other, _expr(lo)), gaps,
+                     exact)  # fmt: skip
 
     @staticmethod
     def union_all(fields: Sequence[Field]) -> Field:
@@ -407,6 +425,15 @@ class Field:
         for f in fields[1:]:
             out = out.union(f)
         return out
+
+
+def _leaves_gaps(window: Window) -> bool:
+    """Whether some outputs of a transposed convolution receive no input: $d(k-1)+1 < s$
+    (some residues of $r + p$ modulo $s$ are then hit by no tap); undecided counts as yes."""
+    if window.kind != "transpose":
+        return False
+    k, s, _, d = window.params
+    return sp.Lt(d * (k - 1) + 1, s) is not sp.false
 
 
 def _union_offsets(a: Field, b: Field, lo: sp.Expr) -> int | None:

@@ -78,6 +78,23 @@ def test_random_configurations_agree_with_torch() -> None:
     assert interior >= positions // 5  # the interior formula is exercised, not only the border
 
 
+def test_random_configurations_cost_and_memory_agree_with_torch() -> None:
+    rng = random.Random(5)
+    checked = 0
+    for _ in range(RANDOM_CONFIGURATIONS // 2):
+        spatial = rng.choice((1, 2))
+        net, _ = random_network(rng, spatial)
+        shape = (N, 1, H) if spatial == 1 else (N, 1, H, W)
+        values = {N: 2, H: rng.randint(5, 24), W: rng.randint(5, 12)}
+        try:
+            problems = check_cost(net, shape, values) + check_memory(net, shape, values)
+        except ShapeError:
+            continue
+        assert problems == [], (net, values)
+        checked += 1
+    assert checked >= RANDOM_CONFIGURATIONS // 3
+
+
 def test_the_checker_catches_a_wrong_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """A convolution window one entry too long must be found (the check can fail)."""
 
@@ -213,6 +230,17 @@ def test_symbolic_formulas_hold_at_every_size_checked() -> None:
         point = {N: 2, H: hh, W: ww}
         assert int(flops.xreplace(point)) == torch_flops(net, (2, 2, hh, ww))
         assert int(saved.xreplace(point)) == torch_saved_bytes(net, (2, 2, hh, ww), torch.float32)
+
+
+def test_layers_that_print_alike_are_not_confused() -> None:
+    """AvgPool1d's repr hides ceil_mode: the shape memo must not mistake one for the other."""
+    floor, ceil = nn.AvgPool1d(3, 2), nn.AvgPool1d(3, 2, ceil_mode=True)
+    assert repr(floor) == repr(ceil)
+    for net in (nn.Sequential(floor, ceil), nn.Sequential(ceil, floor)):
+        a = analyse(net, (1, 1, 8))
+        with torch.no_grad():
+            shapes = [tuple(net[: k + 1](torch.zeros(1, 1, 8)).shape) for k in range(2)]
+        assert [tuple(int(d) for d in n.shape) for n in a.nodes] == shapes
 
 
 def test_refusals_name_the_layer() -> None:

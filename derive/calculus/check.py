@@ -56,6 +56,8 @@ __all__ = [
 BUMP = 1e100
 #: above this many input positions, max-pooling networks are bumped by rows and columns
 CELL_BUMPS = 1024
+#: output positions back-propagated together
+GRADIENT_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -124,14 +126,10 @@ def torch_dependency(
     gen = torch.Generator().manual_seed(1)
     x = 0.5 + 0.5 * torch.rand(tuple(shape), generator=gen, dtype=torch.float64)
     if method == "gradient":
-        # one copy of the input per position (evaluation mode: copies do not interact)
-        xs = x.repeat(len(positions), *([1] * (len(shape) - 1))).requires_grad_(True)
-        y = net(xs)
-        seeds = torch.zeros_like(y)
-        for k, pos in enumerate(positions):
-            seeds[(k,) if pos is None else (k, slice(None), *pos)] = 1.0
-        (g,) = torch.autograd.grad(y, xs, seeds)
-        return [_mask(_grid(g[k])) for k in range(len(positions))]
+        out = []
+        for start in range(0, len(positions), GRADIENT_BATCH):
+            out += _gradient_masks(net, x, positions[start : start + GRADIENT_BATCH])
+        return out
     grid = (1, *shape[2:]) if len(shape) == 3 else tuple(shape[2:])
     bumps = _bumps(grid, by_axis=method == "bump-axes")
     batch = x.repeat(len(bumps) + 1, *([1] * (len(shape) - 1)))
@@ -151,6 +149,17 @@ def torch_dependency(
         else:
             out.append(_mask(moved.view(*grid)))
     return out
+
+
+def _gradient_masks(net: nn.Module, x: torch.Tensor, positions: Sequence[Any]) -> list[Mask]:
+    """One copy of the input per position (evaluation mode: copies do not interact)."""
+    xs = x.repeat(len(positions), *([1] * (x.dim() - 1))).requires_grad_(True)
+    y = net(xs)
+    seeds = torch.zeros_like(y)
+    for k, pos in enumerate(positions):
+        seeds[(k,) if pos is None else (k, slice(None), *pos)] = 1.0
+    (g,) = torch.autograd.grad(y, xs, seeds)
+    return [_mask(_grid(g[k])) for k in range(len(positions))]
 
 
 def _bumps(grid: tuple[int, int], by_axis: bool) -> list[tuple]:

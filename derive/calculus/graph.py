@@ -119,8 +119,8 @@ def _layer_shape(m: nn.Module, shape: tuple[sp.Expr, ...], path: str) -> tuple[s
 
     if isinstance(m, _SAME_SHAPE) and len(shape) >= 1:
         return shape  # entry by entry: torch accepts any shape
-    key = (type(m), repr(m), m.training, shape)
-    if key not in _SHAPES:
+    key = _memo_key(m, shape)
+    if key is None or key not in _SHAPES:
         try:
             out = output_shape(m, shape)
         except ShapeError as exc:
@@ -128,10 +128,34 @@ def _layer_shape(m: nn.Module, shape: tuple[sp.Expr, ...], path: str) -> tuple[s
         if out and isinstance(out[0], tuple):
             raise ShapeError(f"{path} ({type(m).__name__}): layers returning several tensors "
                              "are not supported here")  # fmt: skip
+        if key is None:
+            return tuple(out)
         if len(_SHAPES) > 4096:
             _SHAPES.clear()
         _SHAPES[key] = tuple(out)
     return _SHAPES[key]
+
+
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, (tuple, list)) and all(isinstance(v, _PLAIN) for v in value):
+        return tuple(value)
+    raise TypeError(type(value).__name__)
+
+
+def _memo_key(m: nn.Module, shape: tuple[sp.Expr, ...]) -> tuple | None:
+    """The layer's type, mode and every plain attribute (a repr can hide some: ``AvgPool1d``
+    does not show ``ceil_mode``), with the input shape; None when an attribute is not plain
+    (then the shape is not memoised)."""
+    try:
+        attrs = tuple(sorted((k, _frozen(v)) for k, v in vars(m).items() if not k.startswith("_")))
+    except TypeError:
+        return None
+    return type(m), m.training, attrs, shape
 
 
 class _Builder:

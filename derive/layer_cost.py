@@ -25,7 +25,9 @@ $$
 Its backward pass does the same number again for the gradient with respect to the input
 (when the input needs one) and again for the gradient with respect to the weight.
 
->>> import sympy as sp
+>>> import functools
+
+import sympy as sp
 >>> H, W = sp.symbols("H W", integer=True, positive=True)
 >>> c = conv_cost(1, 3, 8, (3, 3), (H, W))
 >>> c.params, c.macs, c.flops, c.other
@@ -34,12 +36,14 @@ Its backward pass does the same number again for the gradient with respect to th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sympy as sp
 
-from derive.params import Dim, as_dim
+from derive.params import Dim
+from derive.params import as_dim as _as_dim
 
 __all__ = [
     "LayerCost",
@@ -55,8 +59,29 @@ __all__ = [
 ]
 
 
-def _prod(values: Sequence[Dim]) -> sp.Expr:
+def as_dim(value: Dim, name: str) -> sp.Expr:
+    """:func:`derive.params.as_dim`, remembered (a network repeats the same sizes)."""
+    try:
+        return _remembered(value, name)
+    except TypeError:  # unhashable: let as_dim say what is wrong with it
+        return _as_dim(value, name)
+
+
+@functools.lru_cache(maxsize=8192)
+def _remembered(value: Dim, name: str) -> sp.Expr:
+    return _as_dim(value, name)
+
+
+@functools.lru_cache(maxsize=8192)
+def _product(values: tuple) -> sp.Expr:
     return sp.Mul(*(as_dim(v, "size") for v in values)) if values else sp.Integer(1)
+
+
+def _prod(values: Sequence[Dim]) -> sp.Expr:
+    try:
+        return _product(tuple(values))
+    except TypeError:
+        return _product.__wrapped__(tuple(values))
 
 
 @dataclass(frozen=True)

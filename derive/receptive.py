@@ -48,6 +48,7 @@ is computed exactly at concrete sizes by :meth:`Window.taps` (the engine's windo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -156,6 +157,14 @@ def conv_window(
     >>> conv_window(k, s).hi
     i*s + k - 1
     """
+    try:
+        return _conv_window(kernel_size, stride, padding, dilation)
+    except TypeError:  # an unhashable argument (a list): nothing to remember
+        return _conv_window.__wrapped__(kernel_size, stride, padding, dilation)
+
+
+@functools.lru_cache(maxsize=4096)
+def _conv_window(kernel_size: Dim, stride: Dim, padding: object, dilation: Dim) -> Window:
     k, s = as_dim(kernel_size, "kernel_size"), as_dim(stride, "stride")
     d, p = as_dim(dilation, "dilation"), _before(padding)
     lo = s * INDEX - p
@@ -379,11 +388,21 @@ class Field:
         gaps = self.gaps or _leaves_gaps(window)
         return Field(lo, hi, self.n, conditions, self._offsets_through(window), gaps, exact)
 
+    def _affine_size(self) -> tuple[int, int] | None:
+        """``(jump, size)`` as ints when both ends are affine with the same slope."""
+        lo, hi = self.lo_end, self.hi_end
+        if isinstance(lo, tuple) and isinstance(hi, tuple) and lo[0] == hi[0]:
+            return lo[0], hi[1] - lo[1] + 1
+        return None
+
     def _offsets_through(self, window: Window) -> int | None:
         if window.kind == "pointwise":
             return self.offsets
         if self.offsets is None:
             return None
+        fast = self._affine_size()
+        if fast is not None and window.lin is not None and window.kind == "conv":
+            return _spread(self.offsets, fast, window.params)
         jump = self.jump
         numbers = [_int(v) for v in window.params]
         if window.kind in ("global", "adaptive"):
@@ -408,14 +427,14 @@ class Field:
 
     def union(self, other: Field) -> Field:
         """The field of a tensor made from two (an addition, a concatenation)."""
-        if sp.expand(self.n - other.n) != 0:
+        if self.n != other.n and sp.expand(self.n - other.n) != 0:
             raise ShapeError(f"fields over inputs of sizes {self.n} and {other.n}")
         lo = _extreme(self.lo_end, other.lo_end, True)
         hi = _extreme(self.hi_end, other.hi_end, False)
         seen = dict.fromkeys(self.conditions + other.conditions)
         gaps = self.gaps or other.gaps
         exact = self.exact and other.exact and not gaps
-        return Field(lo, hi, self.n, tuple(seen), _union_offsets(self, other, _expr(lo)), gaps,
+        return Field(lo, hi, self.n, tuple(seen), _union_offsets(self, other, lo), gaps,
                      exact)  # fmt: skip
 
     @staticmethod
@@ -427,6 +446,19 @@ class Field:
         return out
 
 
+def _spread(offsets: int, jump_size: tuple[int, int], params: tuple) -> int:
+    """The offsets seen through ``k`` taps ``d`` apart (in the previous layer's units)."""
+    j, size = jump_size
+    k, _, _, d = (int(v) for v in params)
+    base = (1 << size) - 1 if offsets == DENSE else offsets
+    if base == (1 << size) - 1 and d * j <= size:
+        return DENSE  # consecutive taps overlap or touch: no holes
+    out = 0
+    for a in range(k):
+        out |= base << (a * d * j)
+    return out
+
+
 def _leaves_gaps(window: Window) -> bool:
     """Whether some outputs of a transposed convolution receive no input: $d(k-1)+1 < s$
     (some residues of $r + p$ modulo $s$ are then hit by no tap); undecided counts as yes."""
@@ -436,15 +468,20 @@ def _leaves_gaps(window: Window) -> bool:
     return sp.Lt(d * (k - 1) + 1, s) is not sp.false
 
 
-def _union_offsets(a: Field, b: Field, lo: sp.Expr) -> int | None:
+def _union_offsets(a: Field, b: Field, lo: End) -> int | None:
     if a.offsets is None or b.offsets is None:
         return None
     if a.dense and b.dense and a.lo_end == b.lo_end and a.hi_end == b.hi_end:
         return DENSE
     out = 0
     for f in (a, b):
-        shift = _int(sp.expand(f.lo - lo))
-        base = _full(f.size) if f.offsets == DENSE else f.offsets
+        fast = f._affine_size()
+        if fast is not None and isinstance(lo, tuple) and lo[0] == fast[0]:
+            shift = f.lo_end[1] - lo[1]  # type: ignore[index]
+            base = (1 << fast[1]) - 1 if f.offsets == DENSE else f.offsets
+        else:
+            shift = _int(sp.expand(f.lo - _expr(lo)))
+            base = _full(f.size) if f.offsets == DENSE else f.offsets
         if shift is None or base is None:
             return None
         out |= _shifted(base, shift)

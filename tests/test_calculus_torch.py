@@ -245,6 +245,13 @@ def test_layers_that_print_alike_are_not_confused() -> None:
         assert [tuple(int(d) for d in n.shape) for n in a.nodes] == shapes
 
 
+def test_layers_differing_only_in_their_bias_are_not_confused() -> None:
+    net = nn.Sequential(nn.Conv2d(2, 3, 3), nn.Conv2d(3, 3, 1), nn.Conv2d(3, 3, 1, bias=False))
+    c = derive.cost(net, (1, 2, 6, 6))
+    assert [r.cost.params for r in c.layers] == [sum(p.numel() for p in m.parameters())
+                                                  for m in net]  # fmt: skip
+
+
 def test_refusals_name_the_layer() -> None:
     with pytest.raises(ShapeError, match="padding_mode='reflect'"):
         derive.receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3, padding_mode="reflect",

@@ -242,7 +242,7 @@ def _needs_grad(graph: Graph, input_requires_grad: bool) -> list[bool]:
     out = [input_requires_grad]
     for node in graph.nodes[1:]:
         params = node.module is not None and any(
-            p.requires_grad for p in node.module.parameters(recurse=False)
+            p is not None and p.requires_grad for p in node.module._parameters.values()
         )
         out.append(params or any(out[i] for i in node.inputs))
     return out
@@ -254,7 +254,7 @@ def _collapsed(fields: tuple[Field, ...], sizes: Shape) -> tuple[Field, ...]:
 
 def _broadcast(fields: tuple[Field, ...], sizes: Shape, out: Shape) -> tuple[Field, ...]:
     """A size-1 axis broadcast over a longer one: every index sees what index 0 sees."""
-    return tuple(f if sp.expand(n - m) == 0 else f.at_index(0)
+    return tuple(f if n == m or sp.expand(n - m) == 0 else f.at_index(0)
                  for f, n, m in zip(fields, sizes, out))  # fmt: skip
 
 

@@ -113,13 +113,14 @@ _SAME_SHAPE = (
 )
 
 
-def _layer_shape(m: nn.Module, shape: tuple[sp.Expr, ...], path: str) -> tuple[sp.Expr, ...]:
+def _layer_shape(m: nn.Module, shape: tuple[sp.Expr, ...], path: str,
+                 attrs: tuple | None) -> tuple[sp.Expr, ...]:  # fmt: skip
     """derive's output shape of one torch layer (memoised on its description and the shape)."""
     from derive.networks import output_shape
 
     if isinstance(m, _SAME_SHAPE) and len(shape) >= 1:
         return shape  # entry by entry: torch accepts any shape
-    key = _memo_key(m, shape)
+    key = None if attrs is None else (attrs, shape)
     if key is None or key not in _SHAPES:
         try:
             out = output_shape(m, shape)
@@ -136,32 +137,39 @@ def _layer_shape(m: nn.Module, shape: tuple[sp.Expr, ...], path: str) -> tuple[s
     return _SHAPES[key]
 
 
-_PLAIN = (bool, int, float, str, type(None))
+_PLAIN = frozenset((bool, int, float, str, type(None)))
 
 
-def _frozen(value: Any) -> Any:
-    if isinstance(value, _PLAIN):
-        return value
-    if isinstance(value, (tuple, list)) and all(isinstance(v, _PLAIN) for v in value):
-        return tuple(value)
-    raise TypeError(type(value).__name__)
-
-
-def _memo_key(m: nn.Module, shape: tuple[sp.Expr, ...]) -> tuple | None:
-    """The layer's type, mode and every plain attribute (a repr can hide some: ``AvgPool1d``
-    does not show ``ceil_mode``), with the input shape; None when an attribute is not plain
-    (then the shape is not memoised)."""
-    try:
-        attrs = tuple(sorted((k, _frozen(v)) for k, v in vars(m).items() if not k.startswith("_")))
-    except TypeError:
-        return None
-    return type(m), m.training, attrs, shape
+def _memo_key(m: nn.Module) -> tuple | None:
+    """The module's type, every plain attribute, its mode included (a repr can hide some:
+    ``AvgPool1d`` does not show ``ceil_mode``), and the shape of each of its own parameters
+    (``bias=False`` is a missing parameter, not an attribute); None when an attribute is not
+    plain (then nothing is memoised)."""
+    attrs = []
+    for k, v in m.__dict__.items():
+        if k[0] == "_":
+            continue
+        if type(v) in _PLAIN:
+            attrs.append((k, v))
+        elif type(v) in (tuple, list) and all(type(x) in _PLAIN for x in v):
+            attrs.append((k, tuple(v)))
+        else:
+            return None
+    params = tuple((n, None if p is None else tuple(p.shape)) for n, p in m._parameters.items())
+    return type(m), tuple(attrs), params
 
 
 class _Builder:
     def __init__(self, shape: tuple[sp.Expr, ...]) -> None:
         self.nodes = [Node(0, "(input)", "input", shape)]
         self._graphs: dict[int, torch.fx.Graph] = {}
+        self._attrs: dict[int, tuple | None] = {}
+
+    def attrs(self, m: nn.Module) -> tuple | None:
+        """:func:`_memo_key` of ``m``, once per build (modules do not change mid-build)."""
+        if id(m) not in self._attrs:
+            self._attrs[id(m)] = _memo_key(m)
+        return self._attrs[id(m)]
 
     def add(self, **kw: Any) -> Ref:
         node = Node(len(self.nodes), **kw)
@@ -190,25 +198,18 @@ class _Builder:
         return self.graph_module(m, path, args, kwargs)
 
     def layer(self, m: nn.Module, path: str, kind: str, value: Any) -> Ref:
-        shape = _layer_shape(m, self.shape(value, path), path)
+        shape = _layer_shape(m, self.shape(value, path), path, self.attrs(m))
         inplace = bool(getattr(m, "inplace", False)) or isinstance(m, (nn.Identity, nn.Flatten))
         if isinstance(m, nn.modules.dropout._DropoutNd) and not m.training:
             inplace = True  # evaluation-mode dropout returns its input
         return self.add(path=path, kind=kind, shape=shape, inputs=(value.index,), module=m,
-                        alias=inplace)  # fmt: skip
+                        alias=inplace, args={"key": self.attrs(m)})  # fmt: skip
 
     def graph_module(self, m: nn.Module, path: str, args: Sequence[Any], kwargs: dict) -> Any:
         kind = type(m).__name__
         graph = self._graphs.get(id(m))
         if graph is None:
-            try:
-                graph = _Tracer(autowrap_modules=()).trace(m)
-            except Exception as exc:  # fx raises many types; report the first line
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise ShapeError(
-                    f"{path or kind}: torch.fx cannot trace this module: {first}"
-                ) from None
-            self._graphs[id(m)] = graph
+            graph = self._graphs[id(m)] = _traced(m, path or kind, self.attrs)
         env: dict[torch.fx.Node, Any] = {}
         positional = list(args)
         for node in graph.nodes:
@@ -243,6 +244,49 @@ class _Builder:
         from derive.calculus.functions import dispatch
 
         return dispatch(self, op, target, where, args, kwargs)
+
+
+#: traced graphs by structure (see :func:`_structure`), reused across modules and calls
+_TRACED: dict[tuple, torch.fx.Graph] = {}
+
+
+def _structure(m: nn.Module, attrs: Callable[[nn.Module], tuple | None]) -> tuple | None:
+    """What a module's traced forward can depend on: its class and mode, its plain
+    attributes (``attrs``), its parameters' shapes, and the same of every submodule, by name.
+    None when some attribute is not plain (then the module is traced afresh)."""
+    key = attrs(m)
+    if key is None:
+        return None
+    children = []
+    for name, child in m._modules.items():
+        if child is None:
+            children.append((name, None))
+            continue
+        sub = _structure(child, attrs)
+        if sub is None:
+            return None
+        children.append((name, sub))
+    return key, tuple(children)
+
+
+def _traced(m: nn.Module, where: str, attrs: Callable[[nn.Module], tuple | None]
+            ) -> torch.fx.Graph:  # fmt: skip
+    """``m``'s forward traced by torch.fx (its submodules kept whole), reused for modules of
+    the same structure: fx records the Python control flow of ``forward``, which reads
+    nothing but the module's attributes and submodules."""
+    key = _structure(m, attrs)
+    if key is not None and key in _TRACED:
+        return _TRACED[key]
+    try:
+        graph = _Tracer(autowrap_modules=()).trace(m)
+    except Exception as exc:  # fx raises many types; report the first line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ShapeError(f"{where}: torch.fx cannot trace this module: {first}") from None
+    if key is not None:
+        if len(_TRACED) > 1024:
+            _TRACED.clear()
+        _TRACED[key] = graph
+    return graph
 
 
 def _read_shape(input_shape: Sequence[object]) -> tuple[sp.Expr, ...]:

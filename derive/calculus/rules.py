@@ -288,10 +288,30 @@ def windows(node: Node, x: Shape, y: Shape) -> Windows:
     return _function_windows(node, x, y)
 
 
+_COSTS: dict[tuple, LayerCost] = {}
+_SAVES: dict[tuple, tuple[SavedTensor, ...]] = {}
+
+
+def _remembered(table: dict, node: Node, shapes: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()``, remembered for a layer of the same type and plain attributes
+    (``node.args["key"]``, see :func:`derive.calculus.graph._memo_key`) at the same shapes."""
+    key = node.args.get("key")
+    if key is None:
+        return compute()
+    key = (key, shapes)
+    if key not in table:
+        if len(table) > 8192:
+            table.clear()
+        table[key] = compute()
+    return table[key]
+
+
 def cost(node: Node, inputs: list[Shape], y: Shape) -> LayerCost:
     """The node's cost (:mod:`derive.layer_cost`'s convention)."""
     if node.module is not None:
-        return family_of(node.module, node.path).cost(node.module, inputs[0], y)
+        m = node.module
+        return _remembered(_COSTS, node, (inputs[0], y),
+                           lambda: family_of(m, node.path).cost(m, inputs[0], y))  # fmt: skip
     if node.function in ("add", "sub", "mul", "div"):
         return elementwise_cost(numel(y))
     if node.function == "scalar" and not node.alias:
@@ -311,7 +331,8 @@ def saves(node: Node, x: Shape, needs_grad: list[bool]) -> tuple[SavedTensor, ..
         if family.saves is None:
             raise ShapeError(f"{node.path} ({node.kind}): derive does not know what this "
                              "layer keeps for backward")  # fmt: skip
-        return family.saves(node.module, x, node.shape)
+        return _remembered(_SAVES, node, (x, node.shape),
+                           lambda: family.saves(node.module, x, node.shape))  # fmt: skip
     if node.function == "mul" and len(node.inputs) == 2:
         # d(a b)/da = b, d(a b)/db = a: each operand kept if the other needs a gradient
         return tuple(SavedTensor(f"input{k}") for k in (0, 1) if needs_grad[1 - k])

@@ -350,7 +350,9 @@ def test_a_folder_without_examples_is_refused(tmp_path):
 def test_the_default_providers_are_the_page_writers_the_committed_pages_name():
     """Each provider is a module-level page writer of derive.render.pages that a child process
     imports by the name the plan gives it (and the page's marker shows)."""
-    assert set(PROVIDERS) == {"verification.md", "networks.md", "frameworks.md", "inverse.md"}
+    assert set(PROVIDERS) == {
+        "verification.md", "networks.md", "frameworks.md", "inverse.md", "exercises.md"
+    }
     plan = plan_build(ROOT)
     assert plan.missing_providers == {}
     planned = {out.path.name for out in plan.outputs if out.what == "provider"}

@@ -81,6 +81,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="also print a torch.export dynamic_shapes specification derived from them",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print a JSON object instead")
+    for flag, what in (("--receptive-field", "receptive field (size, jump, start) per layer"),
+                       ("--cost", "parameters and multiply-accumulates per layer, and totals"),
+                       ("--memory", "activations and bytes kept for backward (float32)")):
+        parser.add_argument(flag, action="store_true", help=f"add columns: {what}")
 
 
 def _shape_text(shape: Any) -> str:
@@ -101,11 +105,21 @@ def _table(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
+def _calculus(args: argparse.Namespace, net: Any, shape: tuple, layers: Any) -> Any:
+    """The receptive-field, cost and memory columns asked for (None when none is)."""
+    want = {k: getattr(args, k, False) for k in ("receptive_field", "cost", "memory")}
+    if not any(want.values()):
+        return None
+    from derive.calculus.columns import columns
+
+    return columns(net, shape, layers, **want)
+
+
 def _assumed(case: Any) -> str:
     return " and ".join(str(a) for a in case.assumptions) or "always"
 
 
-def _layers_text(t: Any) -> list[str]:
+def _layers_text(t: Any, calc: Any = None) -> list[str]:
     out: list[str] = []
     for i, case in enumerate(t.cases if len(t.cases) > 1 else [None]):
         layers = t.layers if case is None else case.layers
@@ -116,7 +130,7 @@ def _layers_text(t: Any) -> list[str]:
         rows = [("layer", "type", "output shape"), ("(input)", "", _shape_text(t.input_shape))]
         rows += [(layer.path or "(module)", layer.kind, _shape_text(layer.shape))
                  for layer in layers]  # fmt: skip
-        out.append(_table(rows))
+        out.append(_table(rows) if calc is None or case is not None else _wide(rows, calc))
     return out[1:] if out and out[0] == "" else out
 
 
@@ -139,9 +153,19 @@ def _admissible_text(admissible: Any) -> list[str]:
     return out
 
 
-def _text(t: Any, admissible: Any, spec: Any) -> str:
-    out = _layers_text(t)
+def _wide(rows: list, calc: Any) -> str:
+    """The layer table with the calculus columns beside it."""
+    from derive.calculus.columns import table
+
+    heads = [calc.headers, [""] * len(calc.headers), *calc.cells]
+    return table([[*r, *c] for r, c in zip(rows, heads)])
+
+
+def _text(t: Any, admissible: Any, spec: Any, calc: Any = None) -> str:
+    out = _layers_text(t, calc)
     out += ["", f"output: {_shape_text(t.output)}"]
+    if calc is not None:
+        out += [f"total {k.replace('_', ' ')}: {v}" for k, v in calc.totals.items()]
     if len(t.cases) > 1:
         out += ["", f"the forward branches on sizes: {len(t.cases)} cases, each assuming:"]
         out += [f"  case {i + 1}: {_assumed(c)}" for i, c in enumerate(t.cases)]
@@ -159,7 +183,9 @@ def _text(t: Any, admissible: Any, spec: Any) -> str:
     return "\n".join(out) + "\n"
 
 
-def _payload(args: argparse.Namespace, t: Any, admissible: Any, spec: Any) -> dict[str, Any]:
+def _payload(
+    args: argparse.Namespace, t: Any, admissible: Any, spec: Any, calc: Any = None
+) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "network": args.network,
         "input": [str(d) for d in t.input_shape],
@@ -190,6 +216,10 @@ def _payload(args: argparse.Namespace, t: Any, admissible: Any, spec: Any) -> di
             ],
             "smallest": {s.name: admissible.smallest(s) for s in admissible.symbols},
         }
+    for row, fields in zip(payload["layers"], calc.json if calc else ()):
+        row.update(fields)
+    if calc is not None and calc.totals:
+        payload["totals"] = calc.totals
     if spec is not None:
         payload["export"] = {"code": spec.text(), "complete": spec.complete,
                              "notes": list(spec.notes)}  # fmt: skip
@@ -207,8 +237,9 @@ def run(args: argparse.Namespace) -> int:
     wanted = args.admissible or args.export
     admissible = solve_constraints(t.constraints, t.symbols) if wanted else None
     spec = spec_from_trace(t) if args.export else None
+    calc = _calculus(args, net, shape, t.layers)
     if args.json:
-        sys.stdout.write(json.dumps(_payload(args, t, admissible, spec)) + "\n")
+        sys.stdout.write(json.dumps(_payload(args, t, admissible, spec, calc)) + "\n")
     else:
-        sys.stdout.write(_text(t, admissible, spec))
+        sys.stdout.write(_text(t, admissible, spec, calc))
     return 0

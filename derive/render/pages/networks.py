@@ -4,7 +4,9 @@ For LeNet, AlexNet, VGG-11, NiN and ResNet-18 (and ResNet's residual block) the 
 every layer's output shape as a formula in the input's height $H$ and width $W$, the exact
 set of accepted sizes, a check against torch forward passes at several sizes (a mismatch
 raises, so a wrong page cannot be built), and torch's own symbolic result (fake tensors
-with a ``ShapeEnv``) with the guards it holds under.
+with a ``ShapeEnv``) with the guards it holds under; and, per layer, the receptive field, the
+parameters, the multiply-accumulates and the memory kept for backward
+(:mod:`derive.render.pages.design`), checked against torch.
 
 Deterministic: no timings, addresses or dates, so rebuilding gives the same bytes.
 ``derive build`` writes it to ``docs/networks.md`` through :func:`render_page`.
@@ -23,6 +25,7 @@ from derive.grammar import size_symbol
 from derive.render.md import code as _code
 from derive.render.md import math as _math
 from derive.render.md import table as _table
+from derive.render.pages.design import HEADERS, design_section, layer_cells
 
 __all__ = ["render_page", "SLIM_WIDTH"]
 
@@ -63,6 +66,14 @@ The networks are those of the book, built with `torch.nn` in `derive.networks.cl
 counts. The checks against torch run real forward passes on copies with every channel
 count multiplied by {SLIM_WIDTH:g} (at least 1): spatial sizes do not depend on channel counts,
 and the check compares all of the copy's output shape.
+
+Beside each layer's shape, the tables give its **receptive field** (the $R_h \\times R_w$
+window of the input that one output entry spans, padding counted, and the *jump*: how far
+that window moves when the output index grows by one), its **parameters**, its
+**multiply-accumulates** and the **bytes it keeps for the backward pass** in training
+(float32; a tensor kept by two layers is counted at the first). All are formulas in $H$ and
+$W$: ``derive.receptive_field``, ``derive.cost`` and ``derive.memory``, or
+``derive explain ... --receptive-field --cost --memory``.
 
 torch has its own symbolic shapes: fake tensors whose sizes come from a `ShapeEnv`. It
 traces at one *sample* size and records *guards*, conditions under which its result holds;
@@ -133,6 +144,7 @@ def _section(
 ) -> tuple[str, Any]:
     import torch
 
+    from derive.calculus import analyse
     from derive.networks.admissible import solve_constraints
     from derive.networks.torch_symbolic import torch_symbolic
     from derive.networks.trace import trace
@@ -148,16 +160,20 @@ def _section(
     blocks = {
         path for path, m in full.named_modules() if type(m).__name__ == "Residual"
     } if residual_blocks else set()  # fmt: skip
-    rows = [("(input)", "", _math(_latex_shape(t.input_shape)))]
+    condensed = _condensed(t.layers, blocks)
+    analysis = analyse(full, (1, 1, H, W))
+    extra = layer_cells(analysis, [path for path, _, _ in condensed], blocks)
+    rows = [("(input)", "", _math(_latex_shape(t.input_shape)), *[""] * len(HEADERS))]
     rows += [
-        (_code(path), kind, _math(_latex_shape(shape)))
-        for path, kind, shape in _condensed(t.layers, blocks)
+        (_code(path), kind, _math(_latex_shape(shape)), *cells)
+        for (path, kind, shape), cells in zip(condensed, extra)
     ]
     out += ["### Layer by layer", ""]
     if blocks:
         out += ["Each residual block is one row here (its output); the block itself is "
                 "traced in [the next section](#the-residual-block).", ""]  # fmt: skip
-    out += [_table(["Layer", "Type", "Output shape"], rows), ""]
+    out += [_table(["Layer", "Type", "Output shape", *HEADERS], rows), ""]
+    out += design_section(name, analysis, factory, book, SLIM_WIDTH)
 
     # accepted sizes
     out += ["### Accepted input sizes", ""]

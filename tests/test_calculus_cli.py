@@ -1,0 +1,67 @@
+"""``derive explain --receptive-field --cost --memory``: the columns are the API's formulas."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from derive.cli import main
+from derive.grammar import size_symbol
+from derive.printing import text
+
+pytest.importorskip("torch")
+
+H, W, N = size_symbol("H"), size_symbol("W"), size_symbol("N")
+
+
+def _run(capsys: pytest.CaptureFixture, *argv: str) -> str:
+    assert main(["explain", *argv]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    return out
+
+
+def test_table_columns_are_the_api_formulas(capsys: pytest.CaptureFixture) -> None:
+    import derive
+    from derive.networks.classic import lenet
+
+    out = _run(capsys, "derive.networks.classic:lenet", "--input", "N,1,H,W",
+               "--receptive-field", "--cost", "--memory")  # fmt: skip
+    header = out.splitlines()[0].split()
+    assert header[:4] == ["layer", "type", "output", "shape"]
+    assert "receptive" in header and "MACs" in header and "activation" in header
+    rf = derive.receptive_field(lenet(), (N, 1, H, W))
+    cost = derive.cost(lenet(), (N, 1, H, W))
+    mem = derive.memory(lenet(), (N, 1, H, W))
+    conv2 = next(line for line in out.splitlines() if line.startswith("3 "))
+    layer = rf.layers[3]
+    assert f"{layer.size[0]} x {layer.size[1]}" in conv2
+    assert text(cost.layers[3].cost.macs) in conv2
+    assert text(mem.layers[3].kept_bytes()) in conv2
+    assert f"total params: {text(cost.params)}" in out
+    assert f"total flops: {text(cost.flops)}" in out
+    assert f"total saved bytes: {text(mem.saved_bytes)}" in out
+
+
+def test_json_fields(capsys: pytest.CaptureFixture) -> None:
+    import derive
+    from derive.networks.classic import resnet18
+
+    out = _run(capsys, "derive.networks.classic:resnet18", "--input", "1,1,H,W",
+               "--receptive-field", "--cost", "--json")  # fmt: skip
+    payload = json.loads(out)
+    rf = derive.receptive_field(resnet18(), (1, 1, H, W))
+    by_path = {row["path"]: row for row in payload["layers"]}
+    stem = by_path["0.3"]  # the max pooling after the 7x7 convolution
+    assert stem["size"] == [str(v) for v in rf.layers[3].size]
+    assert stem["jump"] == [str(v) for v in rf.layers[3].jump]
+    assert "params" in stem and "macs" in stem and "flops" in stem
+    assert payload["totals"]["params"] == text(derive.cost(resnet18(), (1, 1, H, W)).params)
+    assert "kept_bytes" not in stem  # --memory was not asked for
+
+
+def test_without_the_flags_the_table_is_unchanged(capsys: pytest.CaptureFixture) -> None:
+    out = _run(capsys, "derive.networks.classic:lenet", "--input", "1,1,H,W")
+    assert out.splitlines()[0].split() == ["layer", "type", "output", "shape"]
+    assert "total" not in out

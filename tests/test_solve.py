@@ -161,3 +161,24 @@ def test_cli_solve_padding_and_smallest(capsys):
     code, out, _ = _cli(capsys, "solve", "smallest", *layers, "--layer", "conv --kernel 5",
                         "--layer", "avg-pool --kernel 2")  # fmt: skip
     assert code == 0 and out == "12\n"
+
+
+def test_cli_solve_padding_reads_each_operation_from_the_registry(capsys):
+    """Pooling's stride defaults to its kernel, a convolution's to 1; a --dilation the
+    operation does not take is refused (as ``derive solve input`` refuses it); a transposed
+    layer and the plain cross-correlation are not offered."""
+    for op, cli, stride in ((MAX_POOL, "pool", 3), (AVG_POOL, "avg-pool", 3), (CONV, "conv", 1)):
+        code, out, _ = _cli(capsys, "solve", "padding", cli, "--size", "9", "--output", "3",
+                            "--kernel", "3", "--json")  # fmt: skip
+        found = paddings(3, 9, 3, stride, op=op)
+        assert code == 0 and f'"total_high": {{"formula": "{found.total.high}"' in out
+    assert paddings(3, 9, 3, 3, op=MAX_POOL).total != paddings(3, 9, 3, 1, op=MAX_POOL).total
+    code, _, err = _cli(capsys, "solve", "padding", "avg-pool", "--size", "9", "--output", "4",
+                        "--kernel", "3", "--dilation", "2")  # fmt: skip
+    assert code == 2 and "--dilation applies to conv, pool and conv-transpose only" in err
+    code, out, _ = _cli(capsys, "solve", "padding", "pool", "--size", "9", "--output", "4",
+                        "--kernel", "3", "--stride", "2", "--dilation", "2")  # fmt: skip
+    assert code == 0 and "(before, after): (1, 1)" in out
+    for cli in ("conv-transpose", "corr2d"):
+        with pytest.raises(SystemExit):
+            _cli(capsys, "solve", "padding", cli, "--size", "9", "--output", "4", "--kernel", "3")

@@ -121,9 +121,10 @@ def _read(name: str, text: object, convention: object = None) -> object:
 
 
 def layer_values(args: argparse.Namespace, op: Op) -> dict[str, object]:
-    """The shape parameters of ``op`` given on the command line, read (``--convention`` too)."""
+    """The shape parameters of ``op`` given on the command line, read (``--convention`` too);
+    an option the parser does not define counts as left at its default."""
     convention = getattr(args, "convention", None)
-    given = {name: getattr(args, name) for name in _OPTIONS}
+    given = {name: getattr(args, name, default) for name, (_, default) in _OPTIONS.items()}
     values = {
         name: _read(name, text, convention)
         for name, text in given.items()

@@ -22,11 +22,23 @@ from derive import printing
 from derive.commands.shape import COMMANDS, add_convention_options, layer_values
 from derive.errors import ShapeError
 from derive.grammar import parse_size
+from derive.ops import Op, TransposedConvolution
+from derive.params import pool_stride
 from derive.solve import Layer, input_sizes, paddings, smallest_input
 
-__all__ = ["HELP", "configure", "run", "layer_of"]
+__all__ = ["HELP", "configure", "run", "layer_of", "PADDED"]
 
 HELP = "solve the inverse questions: which inputs or paddings give an output size"
+
+
+def _padded(op: Op) -> bool:
+    """Whether ``derive solve padding`` answers ``op``: it takes a padding, and is not a
+    transposed layer (whose crop :func:`derive.solve.paddings` refuses to solve for)."""
+    return op.takes("padding", shape=True) and not isinstance(op, TransposedConvolution)
+
+
+#: the operations ``derive solve padding`` answers, by their registry ``cli`` name
+PADDED: dict[str, Op] = {cli: op for cli, op in COMMANDS.items() if _padded(op)}
 
 
 def _layer_options(parser: argparse.ArgumentParser, output: bool = True) -> None:
@@ -54,7 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     inputs.add_argument("--output", required=True, help="the output size wanted")
     _format(inputs)
     pads = sub.add_parser("padding", help="the paddings giving --output outputs from --size")
-    pads.add_argument("operation", choices=("conv", "pool", "avg-pool"))
+    pads.add_argument("operation", choices=tuple(PADDED))
     for name in ("--size", "--output", "--kernel"):
         pads.add_argument(name, required=True)
     pads.add_argument("--stride", default=None)
@@ -108,14 +120,11 @@ def _inputs(args: argparse.Namespace) -> int:
 
 
 def _paddings(args: argparse.Namespace) -> int:
-    op = COMMANDS[args.operation]
-    stride = args.stride if args.stride is not None else ("1" if args.operation == "conv"
-                                                           else args.kernel)  # fmt: skip
-    found = paddings(
-        parse_size(args.output, "output"), parse_size(args.size, "size"),
-        parse_size(args.kernel, "kernel"), parse_size(stride, "stride"),
-        parse_size(args.dilation, "dilation"), op,
-    )  # fmt: skip
+    op = PADDED[args.operation]
+    output, size, kernel = (parse_size(getattr(args, n), n) for n in ("output", "size", "kernel"))
+    values = layer_values(args, op)  # --stride, --dilation where op takes them (else refused)
+    stride = values.get("stride", pool_stride(op.param("stride", shape=True).default, kernel))
+    found = paddings(output, size, kernel, stride, values.get("dilation", 1), op)
     total, sym = found.total, found.symmetric
     lines = [
         f"before + after: {_show(total.low, args.latex)} <= P <= {_show(total.high, args.latex)}",

@@ -28,7 +28,7 @@ from typing import Literal
 from urllib.parse import parse_qsl, quote
 
 from derive.errors import ShapeError
-from derive.ops import AVG_POOL, CONV, CONV_TRANSPOSE, MAX_POOL, Op, Pooling, TransposedConvolution
+from derive.ops import AVG_POOL, CONV, CONV_TRANSPOSE, MAX_POOL, Op, TransposedConvolution
 
 __all__ = [
     "EXPLORER_OPS",
@@ -64,23 +64,35 @@ class Field:
 
 
 _ALL = tuple(EXPLORER_OPS)
-_POOLS = tuple(name for name, op in EXPLORER_OPS.items() if isinstance(op, Pooling))
 _WEIGHTED = tuple(name for name, op in EXPLORER_OPS.items() if op.weighted)
+
+
+def _taking(param: str) -> tuple[str, ...]:
+    """The explorer's operations that take ``param`` (for their shape or their elements).
+
+    >>> _taking("dilation"), _taking("count_include_pad")
+    (('conv', 'conv_transpose', 'max_pool'), ('avg_pool',))
+    """
+    return tuple(
+        name for name, op in EXPLORER_OPS.items()
+        if op.takes(param) or op.takes(param, shape=True)
+    )  # fmt: skip
+
 
 #: every setting in URL order; ``axes`` fields hold one value per axis
 FIELDS: tuple[Field, ...] = (
-    Field("op", "choice", "conv", _ALL, tuple(EXPLORER_OPS)),
+    Field("op", "choice", CONV.name, _ALL, tuple(EXPLORER_OPS)),
     Field("size", "axes", (5, 5)),
     Field("kernel_size", "axes", (3, 3)),
     Field("stride", "axes", (1, 1)),
     Field("padding", "padding", (0, 0)),
-    Field("dilation", "axes", (1, 1), ("conv", "conv_transpose", "max_pool")),
-    Field("output_padding", "axes", (0, 0), ("conv_transpose",)),
-    Field("ceil_mode", "flag", False, _POOLS),
-    Field("count_include_pad", "flag", True, ("avg_pool",)),
+    Field("dilation", "axes", (1, 1), _taking("dilation")),
+    Field("output_padding", "axes", (0, 0), _taking("output_padding")),
+    Field("ceil_mode", "flag", False, _taking("ceil_mode")),
+    Field("count_include_pad", "flag", True, _taking("count_include_pad")),
     Field("in_channels", "int", 1, _WEIGHTED),
     Field("out_channels", "int", 1, _WEIGHTED),
-    Field("groups", "int", 1, _WEIGHTED),
+    Field("groups", "int", 1, _taking("groups")),
     Field("input", "choice", "ramp", _ALL, INPUTS),
     Field("seed", "int", 0),
 )
@@ -97,7 +109,7 @@ class Layer:
     ``'same'`` or ``'valid'`` for every axis (torch's string forms).
     """
 
-    op: str = "conv"
+    op: str = CONV.name
     size: tuple[int, ...] = (5, 5)
     kernel_size: tuple[int, ...] = (3, 3)
     stride: tuple[int, ...] = (1, 1)

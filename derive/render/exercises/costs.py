@@ -20,6 +20,7 @@ from derive.conv import conv2d
 from derive.exercise_specs import PartSpec, size
 from derive.layer_cost import conv_cost
 from derive.layer_memory import saved
+from derive.ops import CONV
 from derive.render.exercises.common import Answer, checks, formula, require
 from derive.render.md import table
 from derive.shapes import conv_output_size
@@ -49,7 +50,7 @@ def _rows(v: dict) -> list[tuple[str, sp.Expr]]:
     c, (kh, kw) = v["cost"], v["k"]
     outputs = v["co"] * v["ho"] * v["wo"]
     per = v["ci"] * kh * kw
-    kept = saved("conv")[0].role  # the convolution keeps its input
+    kept = saved(CONV.name)[0].role  # the convolution keeps its input
     assert kept == "input"
     return [
         ("Multiplications, forward", c.macs),

@@ -20,12 +20,14 @@ from typing import Any
 import sympy as sp
 
 from derive import printing
+from derive.conventions import JAX, KERAS, ONNX, TORCH, Convention, Padded
 from derive.conventions.layer import conv_padding, conv_transpose_padding, pool_padding
 from derive.grammar import size_symbol
+from derive.ops import AVG_POOL, CONV, CONV_TRANSPOSE, Op, TransposedConvolution
 from derive.render import md
 from derive.specs import BuildError
 
-__all__ = ["render_page", "SIZES"]
+__all__ = ["render_page", "SIZES", "VOCABULARY", "Vocabulary"]
 
 N = size_symbol("n")
 #: the input sizes of the tables
@@ -38,103 +40,152 @@ class Spelling:
 
     framework: str
     code: str
-    convention: str
+    convention: Convention
     padding: object
     output_padding: object = 0
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """An operation's one-dimensional layer in each framework's own words."""
+
+    #: the class in ``keras.layers``
+    keras: str
+    #: the function in ``jax.lax`` (weighted layers) or ``jax.example_libraries.stax`` (pooling)
+    jax: str
+    #: the ONNX operator
+    onnx: str
+
+
+#: the operations of this page, as the frameworks name them (keyed by the registry entry)
+VOCABULARY: dict[Op, Vocabulary] = {
+    CONV: Vocabulary("Conv1D", "conv_general_dilated", "Conv"),
+    AVG_POOL: Vocabulary("AveragePooling1D", "AvgPool", "AveragePool"),
+    CONV_TRANSPOSE: Vocabulary("Conv1DTranspose", "conv_transpose", "ConvTranspose"),
+}
+
+#: derive's checked rule of each operation's axis under a convention
+_PADDING: dict[Op, Callable[..., Padded]] = {
+    CONV: conv_padding,
+    AVG_POOL: pool_padding,
+    CONV_TRANSPOSE: conv_transpose_padding,
+}
 
 
 def _fmt(expr: sp.Expr) -> str:
     return md.math(printing.latex(sp.sympify(expr)))
 
 
-# ---------------------------------------------------------------- the frameworks' own sizes
-def _torch_size(kind: str, n: int, k: int, s: int, padding: int, output_padding: int = 0) -> int:
+def _output_padding(op: Op, spelling: Spelling) -> dict[str, object]:
+    """``output_padding=`` of the spelling, for the operations that take one."""
+    return {"output_padding": spelling.output_padding} if op.takes("output_padding") else {}
+
+
+# ---------------------------------------------------------------- the frameworks' own layers
+def _torch_run(op: Op, spelling: Spelling, x: Any, w: Any, k: int, s: int) -> Any:
+    """``op``'s function in ``torch.nn.functional`` (one spatial axis) on ``x`` and ``w``."""
     import torch
 
-    F = torch.nn.functional
-    x = torch.zeros(1, 1, n, dtype=torch.float64)
-    if kind == "conv":
-        y = F.conv1d(x, torch.zeros(1, 1, k, dtype=torch.float64), stride=s, padding=padding)
-    elif kind == "pool":
-        y = F.avg_pool1d(x, k, s, padding=padding)
-    else:
-        w = torch.zeros(1, 1, k, dtype=torch.float64)
-        y = F.conv_transpose1d(x, w, stride=s, padding=padding, output_padding=output_padding)
-    return int(y.shape[-1])
+    run = getattr(torch.nn.functional, op.torch_function(1))
+    if not op.weighted:
+        return run(x, k, s, padding=spelling.padding)
+    return run(x, w, stride=s, padding=spelling.padding, **_output_padding(op, spelling))
 
 
-def _keras_size(kind: str, n: int, k: int, s: int, padding: str, output_padding=None) -> int:
+def _keras_layer(op: Op, spelling: Spelling, k: int, s: int) -> Any:
+    """``op``'s one-channel Keras 3 layer (JAX backend), without a bias."""
     os.environ.setdefault("KERAS_BACKEND", "jax")
     import keras
-    import numpy as np
 
-    layers = {
-        "conv": lambda: keras.layers.Conv1D(1, k, strides=s, padding=padding),
-        "pool": lambda: keras.layers.AveragePooling1D(k, s, padding=padding),
-        "transpose": lambda: keras.layers.Conv1DTranspose(
-            1, k, strides=s, padding=padding, output_padding=output_padding
-        ),
-    }
-    return int(layers[kind]()(np.zeros((1, n, 1), np.float32)).shape[1])
+    cls = getattr(keras.layers, VOCABULARY[op].keras)
+    if not op.weighted:
+        return cls(k, s, padding=spelling.padding)
+    return cls(1, k, strides=s, padding=spelling.padding, use_bias=False,
+               **_output_padding(op, spelling))  # fmt: skip
 
 
-def _jax_size(kind: str, n: int, k: int, s: int, padding: str) -> int:
-    import jax
-    import numpy as np
+def _jax_run(op: Op, spelling: Spelling, x: Any, w: Any, k: int, s: int) -> Any:
+    """The output row of ``op`` in JAX on ``x`` (``NCH``) and ``w`` (``OIH``)."""
     from jax import lax
+    from jax.example_libraries import stax
 
-    x = jax.ShapeDtypeStruct((1, 1, n), np.float32)
-    w = jax.ShapeDtypeStruct((1, 1, k), np.float32)
-    dn = ("NCH", "OIH", "NCH")
-    calls: dict[str, Callable[[], Any]] = {
-        "conv": lambda: lax.conv_general_dilated(x, w, (s,), padding, dimension_numbers=dn),
-        "pool": lambda: lax.reduce_window(x, 0.0, lax.add, (1, 1, k), (1, 1, s), padding),
-        "transpose": lambda: lax.conv_transpose(x, w, (s,), padding, dimension_numbers=dn),
-    }
-    return int(jax.eval_shape(calls[kind]).shape[-1])
+    name = VOCABULARY[op].jax
+    if not op.weighted:  # stax works channels-last
+        return getattr(stax, name)((k,), (s,), spelling.padding)[1]((), x[0][:, :, None])[0, :, 0]
+    extra = {"transpose_kernel": True} if isinstance(op, TransposedConvolution) else {}
+    run = getattr(lax, name)
+    return run(x, w, (s,), spelling.padding, dimension_numbers=("NCH", "OIH", "NCH"), **extra)[0, 0]
 
 
-def _onnx_size(kind: str, n: int, k: int, s: int, auto_pad: str) -> int:
-    import numpy as np
-    from onnx import TensorProto, helper, shape_inference
+def _onnx_model(op: Op, spelling: Spelling, n: int, k: int, s: int, w: list) -> Any:
+    """A one-node ONNX model of ``op`` on an input of ``n`` entries (opset 22)."""
+    from onnx import TensorProto, helper
 
-    op = {"conv": "Conv", "pool": "AveragePool", "transpose": "ConvTranspose"}[kind]
     inputs, inits = ["x"], []
-    if kind != "pool":
+    if op.weighted:
         inputs.append("w")
-        inits.append(helper.make_tensor("w", TensorProto.FLOAT, (1, 1, k), np.zeros(k).tolist()))
-    node = helper.make_node(op, inputs, ["y"], kernel_shape=[k], strides=[s], auto_pad=auto_pad)
+        inits.append(helper.make_tensor("w", TensorProto.FLOAT, (1, 1, k), list(w)))
+    node = helper.make_node(VOCABULARY[op].onnx, inputs, ["y"], kernel_shape=[k], strides=[s],
+                            auto_pad=spelling.padding)  # fmt: skip
     graph = helper.make_graph(
         [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, n])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits,
     )  # fmt: skip
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)])
+
+
+# ---------------------------------------------------------------- the frameworks' own sizes
+def _torch_size(op: Op, spelling: Spelling, n: int, k: int, s: int) -> int:
+    import torch
+
+    x, w = torch.zeros(1, 1, n, dtype=torch.float64), torch.zeros(1, 1, k, dtype=torch.float64)
+    return int(_torch_run(op, spelling, x, w, k, s).shape[-1])
+
+
+def _keras_size(op: Op, spelling: Spelling, n: int, k: int, s: int) -> int:
+    import numpy as np
+
+    return int(_keras_layer(op, spelling, k, s)(np.zeros((1, n, 1), np.float32)).shape[1])
+
+
+def _jax_size(op: Op, spelling: Spelling, n: int, k: int, s: int) -> int:
+    import jax
+    import numpy as np
+
+    x = jax.ShapeDtypeStruct((1, 1, n), np.float32)
+    w = jax.ShapeDtypeStruct((1, 1, k), np.float32)
+    return int(jax.eval_shape(lambda x, w: _jax_run(op, spelling, x, w, k, s), x, w).shape[-1])
+
+
+def _onnx_size(op: Op, spelling: Spelling, n: int, k: int, s: int) -> int:
+    from onnx import shape_inference
+
+    model = _onnx_model(op, spelling, n, k, s, [0.0] * k)
     inferred = shape_inference.infer_shapes(model, strict_mode=True)
     return int(inferred.graph.output[0].type.tensor_type.shape.dim[-1].dim_value)
 
 
-def _their_size(kind: str, spelling: Spelling, n: int, k: int, s: int) -> int:
-    runners = {"torch": _torch_size, "keras": _keras_size, "jax": _jax_size, "onnx": _onnx_size}
-    args: tuple = (kind, n, k, s, spelling.padding)
-    if kind == "transpose" and spelling.convention in ("torch", "keras"):
-        args += (spelling.output_padding,)
-    return runners[spelling.convention](*args)
+_SIZES: dict[Convention, Callable[[Op, Spelling, int, int, int], int]] = {
+    TORCH: _torch_size, KERAS: _keras_size, JAX: _jax_size, ONNX: _onnx_size,
+}  # fmt: skip
+
+
+def _their_size(op: Op, spelling: Spelling, n: int, k: int, s: int) -> int:
+    return _SIZES[spelling.convention](op, spelling, n, k, s)
 
 
 # ---------------------------------------------------------------- derive's side
-_ZEROS = {
-    "conv": "zeros (before, after)",
-    "pool": "zeros (before, after)",
-    "transpose": "cropped (before, after) + appended",
-}
+def _zeros(op: Op) -> str:
+    """The heading of the zeros column: a transposed layer crops, then appends."""
+    if isinstance(op, TransposedConvolution):
+        return "cropped (before, after) + appended"
+    return "zeros (before, after)"
 
-def _rule(kind: str, spelling: Spelling, n: object, k: int, s: int):
-    c, p = spelling.convention, spelling.padding
-    if kind == "conv":
-        return conv_padding(n, k, s, p, convention=c)
-    if kind == "pool":
-        return pool_padding(n, k, s, p, convention=c)
-    return conv_transpose_padding(n, k, s, p, spelling.output_padding, convention=c)
+
+def _rule(op: Op, spelling: Spelling, n: object, k: int, s: int) -> Padded:
+    rule = _PADDING[op]
+    return rule(n, k, s, spelling.padding, **_output_padding(op, spelling),
+                convention=spelling.convention)  # fmt: skip
 
 
 def _pair(before: sp.Expr, after: sp.Expr, extra: sp.Expr) -> str:
@@ -162,23 +213,23 @@ def _cell(rule) -> str:
     return f"{rule.size} `({rule.before}, {rule.after}){extra}`"
 
 
-def _section(kind: str, title: str, text: str, k: int, s: int, spellings: list[Spelling]) -> str:
+def _section(op: Op, title: str, text: str, k: int, s: int, spellings: list[Spelling]) -> str:
     """A layer's section: its spellings, the formulas, and sizes checked against each framework."""
     formulas, numbers = [], []
     for sp_ in spellings:
-        rule = _rule(kind, sp_, N, k, s)
+        rule = _rule(op, sp_, N, k, s)
         formulas.append([sp_.framework, md.code(sp_.code), _fmt(rule.size), _pads(rule, s)])
         row = [sp_.framework]
         for n in SIZES:
-            ours = _rule(kind, sp_, n, k, s)
-            theirs = _their_size(kind, sp_, n, k, s)
+            ours = _rule(op, sp_, n, k, s)
+            theirs = _their_size(op, sp_, n, k, s)
             if theirs != int(ours.size):
                 raise BuildError(f"{sp_.framework} gives {theirs} for n={n}, derive {ours.size}")
             row.append(_cell(ours))
         numbers.append(row)
     return "\n\n".join([
         f"## {title}", text,
-        md.table(["framework", "layer", "output size", _ZEROS[kind]], formulas),
+        md.table(["framework", "layer", "output size", _zeros(op)], formulas),
         "Each cell is the size, then the zeros, for an input of $n$ entries; every size was "
         "computed by the framework itself when this page was built:",
         md.table(["framework", *(f"$n = {n}$" for n in SIZES)], numbers),
@@ -186,106 +237,70 @@ def _section(kind: str, title: str, text: str, k: int, s: int, spellings: list[S
 
 
 # ---------------------------------------------------------------- elements
-def _derive_elements(kind: str, spelling: Spelling, x: list, w: list, k: int, s: int) -> list:
-    import derive
-
-    c, p = spelling.convention, spelling.padding
+def _derive_elements(op: Op, spelling: Spelling, x: list, w: list, k: int, s: int) -> list:
+    """derive's outputs of ``op`` on one row ``x`` (its engine function, in two dimensions)."""
+    p = spelling.padding
     p = (0, p) if isinstance(p, int) else p  # one row: no zeros above or below
-    if kind == "conv":
-        out = derive.conv2d([[x]], [[[w]]], None, (1, s), p, convention=c)
-    elif kind == "pool":
-        out = derive.avg_pool2d([[x]], (1, k), (1, s), p, convention=c)
+    options: dict[str, object] = {"convention": spelling.convention}
+    if op.takes("output_padding"):
+        extra = spelling.output_padding
+        options["output_padding"] = None if extra is None else (0, extra)
+    if op.weighted:
+        out = op.elements([[x]], [[[w]]], None, (1, s), p, **options)
     else:
-        op = None if spelling.output_padding is None else (0, spelling.output_padding)
-        out = derive.conv_transpose2d([[x]], [[[w]]], None, (1, s), p, op, convention=c)
+        out = op.elements([[x]], (1, k), (1, s), p, **options)
     return list(out.tolist()[0][0])
 
 
-def _torch_elements(kind, spelling, x, w, k, s) -> list[float]:
+def _torch_elements(op: Op, spelling: Spelling, x: list, w: list, k: int, s: int) -> list[float]:
     import torch
 
-    F, t = torch.nn.functional, torch.tensor([[x]], dtype=torch.float64)
-    wt = torch.tensor([[w]], dtype=torch.float64)
-    if kind == "conv":
-        y = F.conv1d(t, wt, stride=s, padding=spelling.padding)
-    elif kind == "pool":
-        y = F.avg_pool1d(t, k, s, padding=spelling.padding)
-    else:
-        y = F.conv_transpose1d(t, wt, stride=s, padding=spelling.padding,
-                               output_padding=spelling.output_padding)  # fmt: skip
-    return y[0, 0].tolist()
+    t, wt = (torch.tensor([[v]], dtype=torch.float64) for v in (x, w))
+    return _torch_run(op, spelling, t, wt, k, s)[0, 0].tolist()
 
 
-def _jax_elements(kind, spelling, x, w, k, s) -> list[float]:
+def _jax_elements(op: Op, spelling: Spelling, x: list, w: list, k: int, s: int) -> list[float]:
     import numpy as np
-    from jax import lax
-    from jax.example_libraries import stax
 
     xa, wa = np.array([[x]], np.float32), np.array([[w]], np.float32)
-    dn = ("NCH", "OIH", "NCH")
-    if kind == "pool":  # stax works channels-last
-        y = stax.AvgPool((k,), (s,), spelling.padding)[1]((), xa[0][:, :, None])
-        return np.asarray(y)[0, :, 0].tolist()
-    if kind == "conv":
-        y = lax.conv_general_dilated(xa, wa, (s,), spelling.padding, dimension_numbers=dn)
-    else:
-        y = lax.conv_transpose(xa, wa, (s,), spelling.padding, dimension_numbers=dn,
-                               transpose_kernel=True)  # fmt: skip
-    return np.asarray(y)[0, 0].tolist()
+    return np.asarray(_jax_run(op, spelling, xa, wa, k, s)).tolist()
 
 
-def _onnx_elements(kind, spelling, x, w, k, s) -> list[float]:
+def _onnx_elements(op: Op, spelling: Spelling, x: list, w: list, k: int, s: int) -> list[float]:
     import numpy as np
-    from onnx import TensorProto, helper
     from onnx.reference import ReferenceEvaluator
 
-    op = {"conv": "Conv", "pool": "AveragePool", "transpose": "ConvTranspose"}[kind]
-    inputs, inits = ["x"], []
-    if kind != "pool":
-        inputs.append("w")
-        inits.append(helper.make_tensor("w", TensorProto.FLOAT, (1, 1, k), list(w)))
-    node = helper.make_node(op, inputs, ["y"], kernel_shape=[k], strides=[s],
-                            auto_pad=spelling.padding)  # fmt: skip
-    graph = helper.make_graph(
-        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, len(x)])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=inits,
-    )  # fmt: skip
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)])
+    model = _onnx_model(op, spelling, len(x), k, s, w)
     xa = np.array([[x]], np.float32)
     return ReferenceEvaluator(model).run(None, {"x": xa})[0][0, 0].tolist()
 
 
-def _keras_elements(kind, spelling, x, w, k, s) -> list[float]:
-    os.environ.setdefault("KERAS_BACKEND", "jax")
-    import keras
+def _keras_elements(op: Op, spelling: Spelling, x: list, w: list, k: int, s: int) -> list[float]:
     import numpy as np
 
     xa = np.array(x, np.float32).reshape(1, len(x), 1)
-    if kind == "pool":
-        pooled = keras.layers.AveragePooling1D(k, s, spelling.padding)(xa)
-        return np.asarray(pooled)[0, :, 0].tolist()
-    cls = keras.layers.Conv1D if kind == "conv" else keras.layers.Conv1DTranspose
-    extra = {} if kind == "conv" else {"output_padding": spelling.output_padding}
-    layer = cls(1, k, strides=s, padding=spelling.padding, use_bias=False, **extra)
-    layer.build(xa.shape)
-    layer.set_weights([np.array(w, np.float32).reshape(k, 1, 1)])
+    layer = _keras_layer(op, spelling, k, s)
+    if op.weighted:
+        layer.build(xa.shape)
+        layer.set_weights([np.array(w, np.float32).reshape(k, 1, 1)])
     return np.asarray(layer(xa))[0, :, 0].tolist()
 
 
-_ELEMENTS = {"torch": _torch_elements, "jax": _jax_elements, "onnx": _onnx_elements,
-             "keras": _keras_elements}  # fmt: skip
+_ELEMENTS: dict[Convention, Callable[..., list[float]]] = {
+    TORCH: _torch_elements, JAX: _jax_elements, ONNX: _onnx_elements, KERAS: _keras_elements,
+}  # fmt: skip
 
 
-def _elements(kind: str, spellings: list[Spelling], n: int, k: int, s: int) -> str:
+def _elements(op: Op, spellings: list[Spelling], n: int, k: int, s: int) -> str:
     """The outputs as expressions of the inputs, each checked in numbers against the framework."""
     xs = list(sp.symbols(f"x_0:{n}"))
-    ws = list(sp.symbols(f"w_0:{k}")) if kind != "pool" else []
+    ws = list(sp.symbols(f"w_0:{k}")) if op.weighted else []
     values = {**{x: i + 1 for i, x in enumerate(xs)}, **{w: 2 * i + 1 for i, w in enumerate(ws)}}
     rows = []
     for sp_ in spellings:
-        ours = _derive_elements(kind, sp_, xs, ws, k, s)
+        ours = _derive_elements(op, sp_, xs, ws, k, s)
         numeric = [float(sp.sympify(e).subs(values)) for e in ours]
-        theirs = _ELEMENTS[sp_.convention](kind, sp_, [values[x] for x in xs],
+        theirs = _ELEMENTS[sp_.convention](op, sp_, [values[x] for x in xs],
                                            [values[w] for w in ws], k, s)  # fmt: skip
         if len(theirs) != len(numeric) or any(abs(a - b) > 1e-6 for a, b in zip(numeric, theirs)):
             raise BuildError(f"{sp_.framework}: {theirs} against derive's {numeric}")
@@ -342,30 +357,30 @@ _TRANSPOSE_TEXT = (
 )
 
 
-def _spellings() -> dict[str, list[Spelling]]:
+def _spellings() -> dict[Op, list[Spelling]]:
     onnx = "{op}(kernel_shape=[3], strides=[2], auto_pad={pad!r})"
+    conv, pool, transpose = (VOCABULARY[op] for op in (CONV, AVG_POOL, CONV_TRANSPOSE))
     return {
-        "conv": [
-            Spelling("PyTorch", "Conv1d(1, 1, 3, stride=2, padding=1)", "torch", 1),
-            Spelling("Keras", 'Conv1D(1, 3, strides=2, padding="same")', "keras", "same"),
-            Spelling("JAX", 'lax.conv_general_dilated(x, w, (2,), "SAME")', "jax", "SAME"),
-            *(Spelling(f"ONNX {p}", onnx.format(op="Conv", pad=p), "onnx", p)
+        CONV: [
+            Spelling("PyTorch", "Conv1d(1, 1, 3, stride=2, padding=1)", TORCH, 1),
+            Spelling("Keras", f'{conv.keras}(1, 3, strides=2, padding="same")', KERAS, "same"),
+            Spelling("JAX", f'lax.{conv.jax}(x, w, (2,), "SAME")', JAX, "SAME"),
+            *(Spelling(f"ONNX {p}", onnx.format(op=conv.onnx, pad=p), ONNX, p)
               for p in ("SAME_UPPER", "SAME_LOWER")),
         ],
-        "pool": [
-            Spelling("PyTorch", "AvgPool1d(3, 2, padding=1)", "torch", 1),
-            Spelling("Keras", 'AveragePooling1D(3, 2, padding="same")', "keras", "same"),
-            Spelling("JAX", 'stax.AvgPool((3,), (2,), "SAME")', "jax", "SAME"),
-            Spelling("ONNX", onnx.format(op="AveragePool", pad="SAME_UPPER"), "onnx",
-                     "SAME_UPPER"),
+        AVG_POOL: [
+            Spelling("PyTorch", "AvgPool1d(3, 2, padding=1)", TORCH, 1),
+            Spelling("Keras", f'{pool.keras}(3, 2, padding="same")', KERAS, "same"),
+            Spelling("JAX", f'stax.{pool.jax}((3,), (2,), "SAME")', JAX, "SAME"),
+            Spelling("ONNX", onnx.format(op=pool.onnx, pad="SAME_UPPER"), ONNX, "SAME_UPPER"),
         ],
-        "transpose": [
+        CONV_TRANSPOSE: [
             Spelling("PyTorch", "ConvTranspose1d(1, 1, 3, stride=2, padding=1, output_padding=1)",
-                     "torch", 1, 1),
-            Spelling("Keras", 'Conv1DTranspose(1, 3, strides=2, padding="same")', "keras",
+                     TORCH, 1, 1),
+            Spelling("Keras", f'{transpose.keras}(1, 3, strides=2, padding="same")', KERAS,
                      "same", None),
-            Spelling("JAX", 'lax.conv_transpose(x, w, (2,), "SAME")', "jax", "SAME"),
-            *(Spelling(f"ONNX {p}", onnx.format(op="ConvTranspose", pad=p), "onnx", p)
+            Spelling("JAX", f'lax.{transpose.jax}(x, w, (2,), "SAME")', JAX, "SAME"),
+            *(Spelling(f"ONNX {p}", onnx.format(op=transpose.onnx, pad=p), ONNX, p)
               for p in ("SAME_UPPER", "SAME_LOWER")),
         ],
     }  # fmt: skip
@@ -376,13 +391,13 @@ def render_page() -> str:
     spellings = _spellings()
     parts = [_INTRO.replace("{size}", str(conv_padding(N, 3, 2, "SAME", convention="tf").size))]
     layers = [
-        ("conv", "A strided convolution", _CONV_TEXT, 6),
-        ("pool", "Average pooling: one size, two divisors", _POOL_TEXT, 6),
-        ("transpose", "A transposed convolution that doubles the size", _TRANSPOSE_TEXT, 3),
+        (CONV, "A strided convolution", _CONV_TEXT, 6),
+        (AVG_POOL, "Average pooling: one size, two divisors", _POOL_TEXT, 6),
+        (CONV_TRANSPOSE, "A transposed convolution that doubles the size", _TRANSPOSE_TEXT, 3),
     ]
-    for kind, title, text, n in layers:
-        parts.append(_section(kind, title, text, 3, 2, spellings[kind]))
-        parts.append(_elements(kind, spellings[kind], n, 3, 2))
+    for op, title, text, n in layers:
+        parts.append(_section(op, title, text, 3, 2, spellings[op]))
+        parts.append(_elements(op, spellings[op], n, 3, 2))
     parts.append(
         "The conventions are `derive.conventions` (one module per framework); the checks above "
         "run again in the test suite over random layers, including those the frameworks reject."

@@ -36,6 +36,7 @@ from sympy.logic.boolalg import BooleanAtom
 from derive.errors import ShapeError
 from derive.guards import decided
 from derive.tensors import flatten
+from derive.verify.elements import entries
 from derive.verify.indexed import evaluate_sums, reduce_sums
 from derive.verify.lemmas import apply_lemmas, decide_on_region, lemma_log, sample_points
 from derive.verify.splits import Case, Split, SplitError, vetted
@@ -319,16 +320,16 @@ def prove_elementwise(spec: Elementwise) -> Outcome:
         pairs = spec.build()
     except ShapeError as exc:
         return Outcome(FAILED, f"the engine raised: {exc}", _elapsed(start))
-    entries = 0
+    count = 0
     for a, b in pairs:
         A, B = sp.Array(a), sp.Array(b)
         if A.shape != B.shape:
             return Outcome(FAILED, f"shapes {A.shape} and {B.shape} differ", _elapsed(start))
-        for x, y in zip(sp.flatten(A), sp.flatten(B)):
+        for x, y in zip(entries(A), entries(B)):
             if sp.expand(x - y) != 0:
                 return Outcome(FAILED, f"entry {x} != {y}", _elapsed(start))
-            entries += 1
-    return Outcome(PROVED, f"{entries} entries equal as polynomials", _elapsed(start))
+            count += 1
+    return Outcome(PROVED, f"{count} entries equal as polynomials", _elapsed(start))
 
 
 def run_exact(spec: Exact) -> Outcome:

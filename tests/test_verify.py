@@ -367,8 +367,21 @@ def test_verify_imports_no_torch_until_the_sweep():
     assert out.stdout.strip() == "False"
 
 
+def test_the_page_module_imports_cheaply():
+    """``derive build`` imports the page writer to list its providers: no catalogue, sweep,
+    numpy or torch until a page is written."""
+    heavy = ("numpy", "torch", "derive.verify.claims", "derive.verify.sweep")
+    code = (
+        "import sys, derive.render.pages.verification as page; "
+        f"print([m for m in {heavy!r} if m in sys.modules]); "
+        "page.page_markdown; print(callable(page.render_page))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "True"]
+
+
 def test_page_is_deterministic_and_complete(monkeypatch, full_report):
-    import derive.render.pages.verification as page
+    import derive.verify.report as report_module
 
     text = page_markdown(full_report)
     for claim in CLAIMS:
@@ -382,7 +395,7 @@ def test_page_is_deterministic_and_complete(monkeypatch, full_report):
     small = [run_verification(configs=800, elements=6, only=["dv", "pooling"]) for _ in range(2)]
     assert page_markdown(small[0]) == page_markdown(small[1])
     # render_page runs the verification itself (a small one here)
-    monkeypatch.setattr(page, "run_verification", lambda seed: run_verification(
+    monkeypatch.setattr(report_module, "run_verification", lambda seed: run_verification(
         configs=300, elements=5, seed=seed, only=["dv.1"]
     ))  # fmt: skip
     rendered = render_page()

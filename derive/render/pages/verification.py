@@ -13,11 +13,12 @@ no timings, no dates, so rebuilding gives the same bytes. ``derive build`` write
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from derive.render.md import code, table
-from derive.verify.claims import GROUPS, KINDS
-from derive.verify.proofs import CHECKED, FAILED, PROVED
-from derive.verify.report import ClaimResult, Report, count_kinds, run_verification
-from derive.verify.sweep import KEPT
+
+if TYPE_CHECKING:  # the catalogue, numpy and the sweep load only when a page is written
+    from derive.verify.report import ClaimResult, Report
 
 __all__ = ["render_page", "page_markdown"]
 
@@ -82,6 +83,10 @@ def _torch_version() -> str:
 
 
 def _kinds(report: Report) -> list[str]:
+    from derive.verify.claims import KINDS
+    from derive.verify.proofs import FAILED
+    from derive.verify.report import count_kinds
+
     failed = {kind: 0 for kind in KINDS}
     for r in report.results:
         failed[r.kind] += r.outcome.status == FAILED
@@ -124,6 +129,9 @@ _SWEEP_TEXT = (
 
 
 def _summary(report: Report) -> list[str]:
+    from derive.verify.proofs import CHECKED, FAILED, PROVED
+    from derive.verify.sweep import KEPT
+
     proved, checked, failed = (report.count(x) for x in (PROVED, CHECKED, FAILED))
     lines = [
         "## Summary",
@@ -176,6 +184,8 @@ GROUP_NOTES = {
 
 
 def _claim(result: ClaimResult) -> list[str]:
+    from derive.verify.proofs import CHECKED, FAILED
+
     claim, outcome = result.claim, result.outcome
     lines = [f"### `{claim.id}` - {outcome.status}", "", claim.statement, "", "$$", claim.latex]
     lines += ["$$", ""]
@@ -198,6 +208,9 @@ def _claim(result: ClaimResult) -> list[str]:
 
 def page_markdown(report: Report) -> str:
     """The page for a finished :class:`~derive.verify.report.Report`."""
+    from derive.verify.claims import GROUPS
+    from derive.verify.proofs import CHECKED
+
     lines = [_INTRO] + _summary(report)
     checked = [r for r in report.results if r.outcome.status == CHECKED]
     if checked:
@@ -217,4 +230,6 @@ def page_markdown(report: Report) -> str:
 
 def render_page() -> str:
     """Run the verification (full grid, seed 0) and return the Verification page's Markdown."""
+    from derive.verify.report import run_verification
+
     return page_markdown(run_verification(seed=0))

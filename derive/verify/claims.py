@@ -41,6 +41,7 @@ from derive.verify.catalogue import (
     dv,
     formulas,
     framework,
+    gradient,
     lemma,
     pooling,
     rejection,
@@ -70,6 +71,7 @@ GROUPS: dict[str, str] = {
     "dv": "Dumoulin & Visin, the fifteen relationships",
     "framework": "Framework conventions: PyTorch, TensorFlow, ONNX",
     "composition": "Composition and linearity",
+    "gradient": "Gradients of cross-correlation",
     "rejection": "Rejections and their acceptance twins",
     "pooling": "Pooling with ceil_mode",
 }
@@ -86,7 +88,7 @@ KINDS: dict[str, str] = {
     "checked": "checked on a range only",
 }
 
-_TABLES = (lemma, book, dv, framework, formulas, composition, rejection, pooling)
+_TABLES = (lemma, book, dv, framework, formulas, composition, gradient, rejection, pooling)
 
 
 def _catalogue() -> list[Claim]:

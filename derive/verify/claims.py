@@ -38,6 +38,7 @@ from derive.verify.boundary import Boundary, run_boundary
 from derive.verify.catalogue import (
     book,
     composition,
+    convention,
     dv,
     formulas,
     framework,
@@ -69,7 +70,8 @@ GROUPS: dict[str, str] = {
     "formula": "Element formulas: what the engine computes, entry by entry",
     "book": "Claims of the book's chapter (the seed page)",
     "dv": "Dumoulin & Visin, the fifteen relationships",
-    "framework": "Framework conventions: PyTorch, TensorFlow, ONNX",
+    "framework": "Framework conventions: PyTorch, TensorFlow, Keras, JAX, ONNX",
+    "convention": "Causal and full padding, transposed layers by inferred size, inverse questions",
     "composition": "Composition and linearity",
     "gradient": "Gradients of cross-correlation",
     "rejection": "Rejections and their acceptance twins",
@@ -88,7 +90,8 @@ KINDS: dict[str, str] = {
     "checked": "checked on a range only",
 }
 
-_TABLES = (lemma, book, dv, framework, formulas, composition, gradient, rejection, pooling)
+_TABLES = (lemma, book, dv, framework, convention, formulas, composition, gradient, rejection,
+           pooling)  # fmt: skip
 
 
 def _catalogue() -> list[Claim]:

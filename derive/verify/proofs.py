@@ -158,6 +158,12 @@ def _with_lemmas(diff: sp.Expr, case: Case) -> sp.Expr:
 def _reduce_difference(diff: sp.Expr, case: Case, sympy_only: bool, used: set[str]) -> sp.Expr:
     """``0`` when the difference vanishes in the case; what is left otherwise."""
     diff = _substitute(diff, case, region=False)
+    if case.subs and not sympy_only:  # a case of a split: lemmas first (the kind is by cases
+        with lemma_log() as log:  # either way, and a failed direct attempt costs the most)
+            left = _with_lemmas(diff, case)
+        if left == 0:
+            used |= log
+            return left
     direct = _direct(diff)
     if direct == 0:
         return direct

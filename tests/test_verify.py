@@ -396,11 +396,18 @@ def test_the_page_module_imports_cheaply():
 
 
 def test_page_is_deterministic_and_complete(monkeypatch, full_report):
+    import derive.render.pages.verification as page
     import derive.verify.report as report_module
 
     text = page_markdown(full_report)
     for claim in CLAIMS:
         assert f"`{claim.id}`" in text and claim.latex in text
+    # the intro explains every kind the summary counts, in the same order
+    assert list(page.KIND_TEXT) == list(KINDS)
+    intro = text.split("## Summary")[0]
+    for words, covers in page.KIND_TEXT.values():
+        assert f"**{words}**: {covers}" in intro
+    assert "**checked**" in intro and "**proved**" in intro
     assert f"{full_report.sweep.configurations:,} configurations" in text
     assert "**0 disagreements**" in text
     for item in to_json(full_report)["proofs"]["items"]:

@@ -69,7 +69,7 @@ GROUPS: dict[str, str] = {
     "lemma": "Lemmas of our own",
     "formula": "Element formulas: what the engine computes, entry by entry",
     "book": "Claims of the book's chapter (the seed page)",
-    "dv": "Dumoulin & Visin, the fifteen relationships",
+    "dv": "Dumoulin & Visin's relationships",
     "framework": "Framework conventions: PyTorch, TensorFlow, Keras, JAX, ONNX",
     "convention": "Causal and full padding, transposed layers by inferred size, inverse questions",
     "composition": "Composition and linearity",

@@ -18,7 +18,8 @@ The tables live in :mod:`derive.verify.catalogue`, one module per group. Engine 
 are looked up at call time (``S.conv_output_size`` is ``derive.shapes.conv_output_size`` as
 it is *now*), so a patched engine is what gets verified. Sources: the seed page (the CNN
 chapter of *Dive into Deep Learning*), V. Dumoulin and F. Visin, *A guide to convolution
-arithmetic for deep learning* (2016), and the documentation of PyTorch, TensorFlow and ONNX.
+arithmetic for deep learning* (2016), and the documentation of PyTorch, TensorFlow, Keras, JAX
+and ONNX.
 
 >>> claim = claim_by_id("dv.6")
 >>> claim.latex

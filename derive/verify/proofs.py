@@ -259,7 +259,7 @@ def _sides(spec: Identity) -> tuple[list[tuple[Any, Any]], str | None]:
     undeclared = _undeclared(lhs + rhs, spec.symbols)
     if undeclared:
         return [], f"undeclared symbols {', '.join(sorted(str(x) for x in undeclared))}"
-    return list(zip(lhs, rhs)), None
+    return list(dict.fromkeys(zip(lhs, rhs))), None  # a pair stated twice is proved once
 
 
 def _rewritten(pairs: list[tuple[Any, Any]], spec: Identity, used: set[str]) -> list:

@@ -176,6 +176,15 @@ _TRANSPOSE_CASES = (
 )
 
 
+def _transpose_cases_text() -> str:
+    """The transposed cases in words, read from the data."""
+    return "; ".join(
+        f"a {'x'.join(map(str, shape))} input with a {'x'.join(map(str, wshape))} weight, stride "
+        f"{stride}, padding {pads}, output padding {extra}, dilation {dil}"
+        for shape, wshape, stride, pads, extra, dil in _TRANSPOSE_CASES
+    )
+
+
 def _conv_transpose_engine_pairs():
     pairs = []
     for shape, wshape, stride, pads, extra, dil in _TRANSPOSE_CASES:
@@ -249,13 +258,10 @@ CLAIMS = (
     claim(
         "formula.conv-transpose-engine",
         "The engine's conv_transpose2d computes the transposed convolution's scatter formula: "
-        "for a 2x3x3 input with a 2x2x2x3 weight, stride (2, 1), padding (1, 0), output padding "
-        "(1, 0), dilation (1, 2); a 1x4x3 input, 1x3x3x2 weight, stride (1, 3), padding (0, 1), "
-        "output padding (0, 2), dilation (2, 1); a 3x2x2 input, 3x1x2x2 weight, stride 2; all "
-        "entries symbols.",
+        f"for {_transpose_cases_text()}; all entries symbols.",
         r"Z_{c,r,q} = \sum_{o,i,j,a,e} G_{o,i,j} W_{o,c,a,e}\,[i s_h - p_t + a d_h = r]\,"
         r"[j s_w - p_l + e d_w = q]",
-        "the three stated configurations (these shapes only)",
+        "the stated configurations (these shapes only)",
         Elementwise(_conv_transpose_engine_pairs),
         "derive.transpose",
     ),

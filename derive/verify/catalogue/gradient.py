@@ -128,9 +128,23 @@ def _engine_pairs() -> list[tuple[Any, Any]]:
     return pairs
 
 
-_SHAPES = ("inputs 1x4x4, 2x5x6, 1x7x6, 2x6x5; kernels 2x2, 3x2, 2x3, 3x3; strides (1, 1), "
-           "(2, 1), (3, 2), (1, 2); paddings (0, 0), (1, 0), (1, 2), (2, 1); dilations (1, 1), "
-           "(1, 1), (2, 1), (1, 2); the last with 2 groups")  # fmt: skip
+def _described(configs) -> str:
+    """The configurations in words, read from the data (never typed twice)."""
+
+    def shape(dims) -> str:
+        return "x".join(map(str, dims))
+
+    columns = list(zip(*configs))
+    grouped = [i for i, c in enumerate(configs) if c[-1] != 1]
+    text = (f"inputs {', '.join(shape(x) for x in columns[0])}; kernels "
+            f"{', '.join(shape(w[2:]) for w in columns[1])}; strides "
+            f"{', '.join(map(str, columns[2]))}; paddings {', '.join(map(str, columns[3]))}; "
+            f"dilations {', '.join(map(str, columns[4]))}")  # fmt: skip
+    groups = "; ".join(f"number {i + 1} with {configs[i][-1]} groups" for i in grouped)
+    return text + (f"; {groups}" if groups else "")
+
+
+_SHAPES = _described(CONFIGURATIONS)
 _ASSUMED = "X, W, G, b arrays of distinct symbols of these shapes only"
 
 CLAIMS = (

@@ -152,7 +152,9 @@ def _with_lemmas(diff: sp.Expr, case: Case) -> sp.Expr:
     if diff.has(sp.Sum):
         diff = reduce_sums(diff, case.region)
     diff = sp.expand(diff)
-    return sp.simplify(diff) if diff != 0 else diff
+    if diff == 0 or diff.has(sp.Sum):  # sums left over are not simplified away (and slowly)
+        return diff
+    return sp.simplify(diff)
 
 
 def _reduce_difference(diff: sp.Expr, case: Case, sympy_only: bool, used: set[str]) -> sp.Expr:

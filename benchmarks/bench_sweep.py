@@ -11,6 +11,12 @@
    Every loop must agree with torch everywhere before any figure is printed.
 4. The whole ``derive verify`` (proofs and the full default sweep) as a subprocess: wall and
    CPU time, and the sweep's own figures (configurations, numeric engine calls).
+5. Importing the Verification page's module (what ``derive build`` does to list its
+   providers) against importing ``derive`` itself, each in a fresh interpreter.
+6. What comparing the conventions with the frameworks themselves would cost per
+   configuration (ONNX shape inference, JAX's ``eval_shape``; skipped when not installed)
+   against the sweep's own cost per configuration, and the imports they need: the figures
+   behind keeping those comparisons in the test suite rather than in ``derive verify``.
 
 Run: ``.venv/bin/python benchmarks/bench_sweep.py`` (``--quick`` for smaller samples and
 ``derive verify --quick``).
@@ -121,6 +127,82 @@ def whole_verify(quick: bool) -> None:
           f"{payload['numeric']['configurations']:,} configurations, kinds {payload['kinds']}")
 
 
+def _fresh(code: str, runs: int = 3) -> float:
+    """The least wall time of ``python -c code`` over ``runs`` fresh interpreters."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def page_import() -> None:
+    page = _fresh("import derive.render.pages.verification")
+    bare = _fresh("import derive")
+    print(f"import derive.render.pages.verification: {page:.2f} s; import derive: {bare:.2f} s; "
+          f"ratio {page / bare:.2f}x")
+
+
+_FRAMEWORKS = """
+import random, time
+import numpy as np
+from derive.conventions.layer import conv_padding
+start = time.perf_counter()
+from onnx import TensorProto, helper, shape_inference
+import jax
+jax.config.update("jax_platforms", "cpu")
+from jax import lax
+imports = time.perf_counter() - start
+
+def onnx_size(n, k, s, d):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, n])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    w = helper.make_tensor("w", TensorProto.FLOAT, (1, 1, k), [1.0] * k)
+    node = helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[k], strides=[s],
+                            dilations=[d], auto_pad="SAME_UPPER")
+    graph = helper.make_graph([node], "g", [x], [y], initializer=[w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)])
+    out = shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    return out.graph.output[0].type.tensor_type.shape.dim[-1].dim_value
+
+def jax_size(n, k, s, d):
+    x, w = (jax.ShapeDtypeStruct((1, 1, m), np.float32) for m in (n, k))
+    conv = lambda x, w: lax.conv_general_dilated(x, w, (s,), "SAME", rhs_dilation=(d,),
+                                                 dimension_numbers=("NCH", "OIH", "NCH"))
+    return jax.eval_shape(conv, x, w).shape[-1]
+
+rng = random.Random(0)
+configs = [(rng.randint(1, 12), rng.randint(1, 5), rng.randint(1, 4), rng.randint(1, 3))
+           for _ in range(COUNT)]
+times = []
+for convention, padding, theirs in (("onnx", "SAME_UPPER", onnx_size), ("jax", "SAME", jax_size)):
+    start = time.perf_counter()
+    for n, k, s, d in configs:
+        ours = conv_padding(n, k, s, padding, d, convention=convention).size
+        assert int(ours) == theirs(n, k, s, d)
+    times.append((time.perf_counter() - start) / COUNT)
+print(imports, *times)
+"""
+
+
+def framework_comparisons(count: int, sweep_rate: float) -> None:
+    try:
+        import jax  # noqa: F401
+        import onnx  # noqa: F401
+    except ImportError:
+        print("framework comparisons: onnx or jax not installed, skipped")
+        return
+    done = subprocess.run([sys.executable, "-c", _FRAMEWORKS.replace("COUNT", str(count))],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    imports, onnx_each, jax_each = (float(x) for x in done.stdout.split())
+    ours = 1 / sweep_rate
+    print(f"framework comparisons ({count} configurations each, all agreeing): imports "
+          f"{imports:.2f} s; ONNX shape inference {onnx_each * 1e3:.2f} ms and JAX eval_shape "
+          f"{jax_each * 1e3:.2f} ms per configuration, {onnx_each / ours:.0f}x and "
+          f"{jax_each / ours:.0f}x the sweep's {ours * 1e3:.3f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -149,6 +231,8 @@ def main() -> int:
     print(f"ratio sweep / naive            : {rate / (naive_n / naive_s):6.1f}x")
     print(f"ratio sweep / naive torch half : {rate / (naive_n / torch_only_s):6.1f}x")
     whole_verify(args.quick)
+    page_import()
+    framework_comparisons(100 if args.quick else 500, rate)
     return 0
 
 

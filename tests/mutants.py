@@ -38,9 +38,9 @@ POOLS = (MAX_POOL, AVG_POOL)
 FUNCTIONS: dict[str, tuple[Op, ...]] = {
     "_positive": (CONV, MAX_POOL, AVG_POOL, CONV_TRANSPOSE),
     "_nonnegative": (CONV, MAX_POOL, AVG_POOL, CONV_TRANSPOSE),
-    "_same_guard": (CONV,),
+    "same_stride_guard": (CONV,),
     "conv_rule": (CONV,),
-    "_pool_size": POOLS,
+    "pool_size_formula": POOLS,
     "pool_rule": POOLS,
     "conv_transpose_rule": (CONV_TRANSPOSE,),
 }
@@ -170,8 +170,8 @@ NAMED: tuple[Mutant, ...] = (
                   "sp.And(op > s, op >= d)", (CONV_TRANSPOSE,)),
     numeric_mutant("output_padding = stride accepted (numbers)", "conv_transpose_output_size",
                    (CONV_TRANSPOSE,), _op_is_stride, "accept"),
-    source_mutant("'same' accepted with stride 2 (source)", "sp.Ne(s, 1),",
-                  "sp.And(sp.Ne(s, 1), sp.Ne(s, 2)),", (CONV,)),
+    source_mutant("'same' accepted with stride 2 (source)", "(sp.Ne(s, 1) for s in strides)",
+                  "(sp.And(sp.Ne(s, 1), sp.Ne(s, 2)) for s in strides)", (CONV,)),
     numeric_mutant("'same' accepted with stride 2 (numbers)", "conv_output_size", (CONV,),
                    _same_stride_2, "accept"),
 )  # fmt: skip

@@ -13,6 +13,8 @@ import argparse
 import json
 import sys
 
+from derive.verify.settings import DEFAULT_ELEMENTS, QUICK_CONFIGS, QUICK_ELEMENTS
+
 __all__ = ["HELP", "configure", "run"]
 
 HELP = "prove derive's claims (SymPy) and compare the engine with PyTorch on a large grid"
@@ -22,7 +24,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print a JSON object instead of the table"
     )
-    parser.add_argument("--quick", action="store_true", help="a small sample only")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a sample only: {QUICK_CONFIGS:,} configurations and {QUICK_ELEMENTS} element cases",
+    )
     parser.add_argument(
         "--configs",
         type=int,
@@ -35,7 +41,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="2-D element cases compared with torch (default: a few hundred)",
+        help=f"2-D element cases compared with torch (default: {DEFAULT_ELEMENTS})",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of every sample (default 0)")
     parser.add_argument("--no-sweep", action="store_true", help="proofs only, no torch")

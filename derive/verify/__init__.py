@@ -8,8 +8,9 @@ is
   (:mod:`derive.verify.proofs`), using the floor/ceiling lemmas of
   :mod:`derive.verify.lemmas` where SymPy alone cannot, over the cases of a vetted split
   (:mod:`derive.verify.splits`); identities between element formulas are proved for symbolic
-  sizes as indexed sums (:mod:`derive.verify.indexed`); a rejection is proved with its
-  acceptance twin (:mod:`derive.verify.boundary`);
+  sizes as indexed sums (:mod:`derive.verify.indexed`), derivatives of them through their
+  Kronecker deltas (:mod:`derive.verify.deltas`); a rejection is proved with its acceptance
+  twin (:mod:`derive.verify.boundary`);
 - **checked** when it was only evaluated at every point of a stated finite range
   (:mod:`derive.verify.exhaustive`); such a claim is never called proved.
 

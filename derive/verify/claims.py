@@ -18,7 +18,8 @@ The tables live in :mod:`derive.verify.catalogue`, one module per group. Engine 
 are looked up at call time (``S.conv_output_size`` is ``derive.shapes.conv_output_size`` as
 it is *now*), so a patched engine is what gets verified. Sources: the seed page (the CNN
 chapter of *Dive into Deep Learning*), V. Dumoulin and F. Visin, *A guide to convolution
-arithmetic for deep learning* (2016), and the documentation of PyTorch, TensorFlow and ONNX.
+arithmetic for deep learning* (2016), and the documentation of PyTorch, TensorFlow, Keras, JAX
+and ONNX.
 
 >>> claim = claim_by_id("dv.6")
 >>> claim.latex
@@ -38,9 +39,11 @@ from derive.verify.boundary import Boundary, run_boundary
 from derive.verify.catalogue import (
     book,
     composition,
+    convention,
     dv,
     formulas,
     framework,
+    gradient,
     lemma,
     pooling,
     rejection,
@@ -67,9 +70,11 @@ GROUPS: dict[str, str] = {
     "lemma": "Lemmas of our own",
     "formula": "Element formulas: what the engine computes, entry by entry",
     "book": "Claims of the book's chapter (the seed page)",
-    "dv": "Dumoulin & Visin, the fifteen relationships",
-    "framework": "Framework conventions: PyTorch, TensorFlow, ONNX",
+    "dv": "Dumoulin & Visin's relationships",
+    "framework": "Framework conventions: PyTorch, TensorFlow, Keras, JAX, ONNX",
+    "convention": "Causal and full padding, transposed layers by inferred size, inverse questions",
     "composition": "Composition and linearity",
+    "gradient": "Gradients of cross-correlation",
     "rejection": "Rejections and their acceptance twins",
     "pooling": "Pooling with ceil_mode",
 }
@@ -86,7 +91,8 @@ KINDS: dict[str, str] = {
     "checked": "checked on a range only",
 }
 
-_TABLES = (lemma, book, dv, framework, formulas, composition, rejection, pooling)
+_TABLES = (lemma, book, dv, framework, convention, formulas, composition, gradient, rejection,
+           pooling)  # fmt: skip
 
 
 def _catalogue() -> list[Claim]:

@@ -10,8 +10,8 @@ configurations as integer columns (one entry per configuration). The columns are
 - ``auto`` (pooling): 1 where ``stride=None`` (the window), ``ceil`` (pooling): ``ceil_mode``;
 - ``op`` (transposed convolution): output padding.
 
-:func:`build_grids` gives the main grids (every value valid on its own, over 100,000
-configurations); :func:`edge_grids` gives small grids that cross the sign boundaries (zero and
+:func:`build_grids` gives the main grids (every value valid on its own; their sizes below);
+:func:`edge_grids` gives small grids that cross the sign boundaries (zero and
 negative values), every configuration of which the sweep also runs through the engine.
 
 >>> [(g.label, len(g)) for g in build_grids()]

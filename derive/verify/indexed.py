@@ -36,12 +36,15 @@ from typing import Any
 
 import sympy as sp
 
+from derive.verify.deltas import canonical, collapse, restate_indicators
 from derive.verify.lemmas import Region, apply_lemmas
 
 __all__ = [
     "BOUND",
+    "OUT_BOUND",
     "padded",
     "conv_element",
+    "conv_transpose_element",
     "corr2d_element",
     "avg_pool_element",
     "reduce_sums",
@@ -50,6 +53,8 @@ __all__ = [
 
 #: the summation variables (channel, kernel row, kernel column), reserved for sums
 BOUND = sp.symbols("c_ a_ e_", integer=True)
+#: the summation variables over a layer's output (channel, row, column), reserved for sums
+OUT_BOUND = sp.symbols("o_ i_ j_", integer=True)
 
 
 Entry = Callable[..., sp.Expr]
@@ -88,13 +93,15 @@ def conv_element(
     position: tuple[sp.Expr, sp.Expr, sp.Expr],
     sizes: Mapping[str, Any],
     channel: Callable[[sp.Expr, sp.Expr], sp.Expr] = lambda o, c: c,
+    bound: tuple[sp.Symbol, sp.Symbol, sp.Symbol] = BOUND,
 ) -> sp.Expr:
     r"""Output element ``position = (o, i, j)`` of a 2-D convolution as an indexed sum.
 
     ``sizes``: ``C`` (input channels per group), ``H``, ``W``, ``kh``, ``kw`` and optionally
     ``sh``, ``sw``, ``pt``, ``pl``, ``dh``, ``dw`` (default stride 1, padding 0, dilation 1);
-    ``channel(o, c)`` is the input channel of term ``c`` (grouped convolutions). With numeric
-    ``C``, ``kh``, ``kw`` the sum is written out.
+    ``channel(o, c)`` is the input channel of term ``c`` (grouped convolutions); ``bound``
+    names the summation variables (channel, kernel row, kernel column). With numeric ``C``,
+    ``kh``, ``kw`` the sum is written out.
     """
     o, i, j = position
     get = {"sh": 1, "sw": 1, "pt": 0, "pl": 0, "dh": 1, "dw": 1, **sizes}
@@ -105,8 +112,47 @@ def conv_element(
         q = j * get["sw"] - get["pl"] + e * get["dw"]
         return w(o, c, a, e) * pad(channel(o, c), r, q)
 
-    c, a, e = BOUND
+    c, a, e = bound
     return _sum(body, (e, a, c), (get["kw"], get["kh"], get["C"]))
+
+
+def _delta(x: sp.Expr, y: sp.Expr) -> sp.Expr:
+    """$[x = y]$: decided at once for two numbers, a Kronecker delta otherwise."""
+    if _number(x) and _number(y):
+        return sp.Integer(1 if x == y else 0)
+    return sp.KroneckerDelta(x, y)
+
+
+def conv_transpose_element(
+    g: Entry, w: Entry, position: tuple[sp.Expr, sp.Expr, sp.Expr], sizes: Mapping[str, Any]
+) -> sp.Expr:
+    r"""Output element ``position = (c, r, q)`` of a 2-D transposed convolution (groups 1) as a
+    scatter sum: input entry $(i, j)$ of channel $o$ lands, through kernel entry $(a, e)$, on
+    output row $i s_h - p_t + a d_h$ and column $j s_w - p_l + e d_w$ (the first $p_t$, $p_l$
+    rows and columns cropped, as torch's ``padding``):
+
+    $$
+    Z_{c,r,q} = \sum_{o,i,j,a,e} G_{o,i,j}\, W_{o,c,a,e}\,
+        [\,i s_h - p_t + a d_h = r\,]\, [\,j s_w - p_l + e d_w = q\,].
+    $$
+
+    ``sizes``: ``O`` (input channels), ``H``, ``W`` (input size), ``kh``, ``kw`` and
+    optionally ``sh``, ``sw``, ``pt``, ``pl``, ``dh``, ``dw``. Output padding only adds rows
+    at the end: it changes which positions exist, not the formula of one.
+    """
+    c, r, q = position
+    get = {"sh": 1, "sw": 1, "pt": 0, "pl": 0, "dh": 1, "dw": 1, **sizes}
+
+    def body(e, a, j, i, o):
+        row = i * get["sh"] - get["pt"] + a * get["dh"]
+        col = j * get["sw"] - get["pl"] + e * get["dw"]
+        hits = _delta(row, r) * _delta(col, q)
+        return hits * g(o, i, j) * w(o, c, a, e) if hits != 0 else sp.Integer(0)
+
+    o, i, j = OUT_BOUND
+    _, a, e = BOUND
+    counts = (get["kw"], get["kh"], get["W"], get["H"], get["O"])
+    return _sum(body, (e, a, j, i, o), counts)
 
 
 def corr2d_element(x: Entry, k: Entry, position: tuple[sp.Expr, sp.Expr], sizes) -> sp.Expr:
@@ -160,17 +206,29 @@ def _reduce_summand(body: sp.Expr, region: Region) -> sp.Expr:
     return sp.expand(body)
 
 
+def _deltas_reduced(body: sp.Expr, limits: tuple, region: Region) -> tuple[sp.Expr, tuple]:
+    """A summand's Kronecker deltas reduced (:mod:`derive.verify.deltas`) on the region."""
+    if not body.has(sp.KroneckerDelta):
+        return body, limits
+    body = sp.piecewise_fold(sp.expand(body))
+    body = restate_indicators(body, {lim[0] for lim in limits}, region)
+    body, limits = collapse(body, limits, region)
+    return body, tuple(sorted(limits, key=lambda lim: str(lim[0])))
+
+
 def reduce_sums(expr: sp.Expr, region: Region = {}) -> sp.Expr:  # noqa: B006 - read only
     """Combine the sums of ``expr`` term by term and reduce each summand (0 when it cancels)."""
     grouped: dict[tuple, sp.Expr] = {}
     rest = []
+    if expr.has(sp.KroneckerDelta):
+        expr = canonical(expr)
     for term in sp.Add.make_args(sp.expand(expr)):
         sums = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Sum)]
         if len(sums) != 1:
             rest.append(term)
             continue
         coeff = term / sums[0]
-        body, limits = _flat(sums[0])
+        body, limits = _deltas_reduced(*_flat(sums[0]), region)
         if coeff.free_symbols & {lim[0] for lim in limits}:
             rest.append(term)  # the factor would be captured by a summation variable
             continue
@@ -183,14 +241,20 @@ def reduce_sums(expr: sp.Expr, region: Region = {}) -> sp.Expr:  # noqa: B006 - 
     return sp.expand(sp.Add(*out))
 
 
+def _write(body: sp.Basic, limits: tuple) -> sp.Basic:
+    """The sum of ``body`` over ``limits`` (numeric bounds), one variable at a time: a summand
+    that is already 0 (a Kronecker delta decided) is not expanded further."""
+    if not limits:
+        return body
+    (v, lo, hi), rest = limits[0], limits[1:]
+    parts = (body.xreplace({v: sp.Integer(value)}) for value in range(int(lo), int(hi) + 1))
+    return sp.Add(*(_write(part, rest) for part in parts if part != 0))
+
+
 def _written_out(term: sp.Sum) -> sp.Basic:
     if not all(lo.is_Integer and hi.is_Integer for _, lo, hi in term.limits):
         return term
-    names = [lim[0] for lim in term.limits]
-    ranges = [range(int(lo), int(hi) + 1) for _, lo, hi in term.limits]
-    body = term.function
-    return sp.Add(*(body.xreplace(dict(zip(names, map(sp.Integer, point))))
-                    for point in itertools.product(*ranges)))  # fmt: skip
+    return _write(term.function, tuple(term.limits))
 
 
 def evaluate_sums(expr: sp.Basic) -> sp.Basic:

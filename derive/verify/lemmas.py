@@ -36,6 +36,7 @@ q
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
@@ -115,9 +116,19 @@ def _poly_sign(expr: sp.Expr) -> tuple[bool, bool]:
     return bool(expr.is_nonnegative), bool(expr.is_positive)
 
 
+def _key(region: Region) -> tuple:
+    """A region as a hashable key (the memo of these pure functions)."""
+    return tuple(sorted(region.items(), key=lambda item: sp.default_sort_key(item[0])))
+
+
 def _fraction_sign(expr: sp.Expr, region: Region) -> tuple[bool, bool, bool, bool]:
     """``(>= 0, > 0, <= 0, < 0)``, each True only when decided, on the region."""
-    e = sp.together(sp.sympify(expr).xreplace(dict(region)) if region else sp.sympify(expr))
+    return _fraction_sign_of(sp.sympify(expr), _key(region))
+
+
+@functools.lru_cache(maxsize=8192)
+def _fraction_sign_of(expr: sp.Expr, region: tuple) -> tuple[bool, bool, bool, bool]:
+    e = sp.together(expr.xreplace(dict(region)) if region else expr)
     num, den = sp.fraction(sp.cancel(e))
     n_nn, n_pos = _poly_sign(num)
     m_nn, m_pos = _poly_sign(-num)
@@ -458,9 +469,25 @@ def apply_lemmas(expr: sp.Expr, region: Region = {}, rounds: int = 4) -> sp.Expr
     Each floor or ceiling is split by ``floor-division`` and then, when the rest provably
     lies in one unit window on the region, replaced by its value (``floor-window`` /
     ``ceil-window``). ``Mod`` is first rewritten by ``mod``. The result equals ``expr`` at
-    every point of the region.
+    every point of the region. A rewriting is a function of the expression and the region:
+    it is remembered (with the lemmas it used, reported again on every use), so claims that
+    share a subexpression reduce it once.
     """
-    expr = mod_as_floor(sp.sympify(expr))
+    result, used = _rewritten(sp.sympify(expr), _key(region), rounds)
+    for name in used:
+        _used(name)
+    return result
+
+
+@functools.lru_cache(maxsize=4096)
+def _rewritten(expr: sp.Expr, region_key: tuple, rounds: int) -> tuple[sp.Expr, frozenset[str]]:
+    with lemma_log() as log:
+        result = _apply(expr, dict(region_key), rounds)
+    return result, frozenset(log)
+
+
+def _apply(expr: sp.Expr, region: Region, rounds: int) -> sp.Expr:
+    expr = mod_as_floor(expr)
 
     def walk(e: sp.Basic) -> sp.Basic:
         if e.is_Atom or not e.args:

@@ -36,6 +36,7 @@ from sympy.logic.boolalg import BooleanAtom
 from derive.errors import ShapeError
 from derive.guards import decided
 from derive.tensors import flatten
+from derive.verify.elements import entries
 from derive.verify.indexed import evaluate_sums, reduce_sums
 from derive.verify.lemmas import apply_lemmas, decide_on_region, lemma_log, sample_points
 from derive.verify.splits import Case, Split, SplitError, vetted
@@ -151,12 +152,20 @@ def _with_lemmas(diff: sp.Expr, case: Case) -> sp.Expr:
     if diff.has(sp.Sum):
         diff = reduce_sums(diff, case.region)
     diff = sp.expand(diff)
-    return sp.simplify(diff) if diff != 0 else diff
+    if diff == 0 or diff.has(sp.Sum):  # sums left over are not simplified away (and slowly)
+        return diff
+    return sp.simplify(diff)
 
 
 def _reduce_difference(diff: sp.Expr, case: Case, sympy_only: bool, used: set[str]) -> sp.Expr:
     """``0`` when the difference vanishes in the case; what is left otherwise."""
     diff = _substitute(diff, case, region=False)
+    if case.subs and not sympy_only:  # a case of a split: lemmas first (the kind is by cases
+        with lemma_log() as log:  # either way, and a failed direct attempt costs the most)
+            left = _with_lemmas(diff, case)
+        if left == 0:
+            used |= log
+            return left
     direct = _direct(diff)
     if direct == 0:
         return direct
@@ -252,7 +261,7 @@ def _sides(spec: Identity) -> tuple[list[tuple[Any, Any]], str | None]:
     undeclared = _undeclared(lhs + rhs, spec.symbols)
     if undeclared:
         return [], f"undeclared symbols {', '.join(sorted(str(x) for x in undeclared))}"
-    return list(zip(lhs, rhs)), None
+    return list(dict.fromkeys(zip(lhs, rhs))), None  # a pair stated twice is proved once
 
 
 def _rewritten(pairs: list[tuple[Any, Any]], spec: Identity, used: set[str]) -> list:
@@ -319,16 +328,16 @@ def prove_elementwise(spec: Elementwise) -> Outcome:
         pairs = spec.build()
     except ShapeError as exc:
         return Outcome(FAILED, f"the engine raised: {exc}", _elapsed(start))
-    entries = 0
+    count = 0
     for a, b in pairs:
         A, B = sp.Array(a), sp.Array(b)
         if A.shape != B.shape:
             return Outcome(FAILED, f"shapes {A.shape} and {B.shape} differ", _elapsed(start))
-        for x, y in zip(sp.flatten(A), sp.flatten(B)):
+        for x, y in zip(entries(A), entries(B)):
             if sp.expand(x - y) != 0:
                 return Outcome(FAILED, f"entry {x} != {y}", _elapsed(start))
-            entries += 1
-    return Outcome(PROVED, f"{entries} entries equal as polynomials", _elapsed(start))
+            count += 1
+    return Outcome(PROVED, f"{count} entries equal as polynomials", _elapsed(start))
 
 
 def run_exact(spec: Exact) -> Outcome:

@@ -17,6 +17,7 @@ from typing import Any
 from derive.ops import Op
 from derive.verify.claims import CLAIMS, GROUPS, KINDS, Claim, establish, kind_of
 from derive.verify.proofs import CHECKED, FAILED, PROVED, Outcome
+from derive.verify.settings import QUICK_CONFIGS, QUICK_ELEMENTS
 
 __all__ = [
     "ClaimResult",
@@ -31,8 +32,6 @@ __all__ = [
     "QUICK_ELEMENTS",
 ]
 
-#: configuration counts of ``derive verify --quick``
-QUICK_CONFIGS, QUICK_ELEMENTS = 10_000, 60
 
 Progress = Callable[[str, int, int], None]
 
@@ -93,8 +92,8 @@ def run_verification(
     progress: Progress | None = None,
     ops: tuple[Op, ...] | None = None,
 ) -> Report:
-    """Prove the catalogue, then sweep torch (``quick``: 10,000 configurations, 60 elements;
-    ``ops``: the grids of those operations only)."""
+    """Prove the catalogue, then sweep torch (``quick``: :data:`QUICK_CONFIGS` configurations
+    and :data:`QUICK_ELEMENTS` element cases; ``ops``: the grids of those operations only)."""
     start = time.perf_counter()
     results = run_claims(only, progress)
     outcome = None

@@ -109,7 +109,9 @@ def _refine(
     if symbol not in case.introduced:  # a symbol of the claim (else a parameter, now replaced)
         subs[symbol] = value
     bounds = {k: sp.expand(sp.sympify(v).xreplace(put)) for k, v in case.region.items()}
-    bounds.update(region or {})
+    if region:  # earlier bounds in the new parameters too (s = ad + b + 1 + u, d = b + 1 + v)
+        bounds = {k: sp.expand(v.xreplace(dict(region))) for k, v in bounds.items()}
+        bounds.update(region)
     label = name if case.name == ALL.name else f"{case.name}; {name}"
     return Case(label, subs, bounds, _TOKEN, (case.introduced | set(new)) - {symbol})
 

@@ -3,7 +3,8 @@ r"""The numeric sweep: the engine against PyTorch over a large grid of configura
 **Shapes and rejections.** Four one-dimensional grids (:mod:`derive.verify.grids`) -
 convolution (integer, asymmetric, ``'same'`` and ``'valid'`` padding, dilation), max pooling
 (``ceil_mode``, dilation, ``stride=None``), average pooling (``ceil_mode``) and transposed
-convolution (output padding, dilation) - over 100,000 configurations in all, plus small
+convolution (output padding, dilation) - at least
+:data:`~derive.verify.settings.DEFAULT_CONFIGS_FLOOR` configurations in all, plus small
 *edge* grids that cross the sign boundaries (zero and negative values). torch gives each
 configuration's output length or raises (:mod:`derive.verify.torch_runs`).
 
@@ -47,6 +48,7 @@ from derive.verify.model import (
     compile_model,
     engine_call,
 )
+from derive.verify.settings import DEFAULT_ELEMENTS, ENGINE_SAMPLE, KEPT
 from derive.verify.torch_runs import TORCH_CHECKS, TorchAnswers, torch_answers
 
 __all__ = [
@@ -59,12 +61,6 @@ __all__ = [
     "KEPT",
 ]
 
-#: 2-D element cases in a default run
-DEFAULT_ELEMENTS = 480
-#: configurations off every boundary also run through the engine numerically, one by one
-ENGINE_SAMPLE = 800
-#: disagreements kept with their configuration (all are counted)
-KEPT = 1000
 
 Tick = Callable[[int], None]
 

@@ -30,13 +30,12 @@ from derive.exercise_specs import PartSpec
 from derive.render.exercises.common import Answer, formula, ints, matrix, require
 from derive.render.md import table
 from derive.tensors import symbol_array
-from derive.verify.proofs import Case, Identity, prove_identity
+from derive.verify.claims import claim_by_id, establish
 
 __all__ = ["stacked_answer", "converse_answer", "composed_kernel", "size_identity"]
 
 _POS = {"integer": True, "positive": True}
 n, k1, k2, s1, s2 = sp.symbols("n k_1 k_2 s_1 s_2", **_POS)
-q, r1, r2, u, w = sp.symbols("q r_1 r_2 u w", integer=True, nonnegative=True)
 
 
 def composed_kernel(w1: Any, w2: Any, stride: tuple[int, int]) -> list:
@@ -52,26 +51,10 @@ def composed_kernel(w1: Any, w2: Any, stride: tuple[int, int]) -> list:
     return out
 
 
-def _nested(vv: dict[str, int]) -> dict[str, int]:
-    rest = vv["n"] - vv["k_1"] - vv["s_1"] * (vv["k_2"] - 1)
-    first, a = divmod(rest, vv["s_1"])
-    quotient, b = divmod(first, vv["s_2"])
-    return {"q": quotient, "r_1": a, "r_2": b, "u": vv["s_1"] - a - 1, "w": vv["s_2"] - b - 1}
-
-
 def size_identity() -> Any:
-    """Proof that the stacked output size is the single convolution's, for every size."""
-    spec = Identity(
-        lambda: shapes.conv_output_size(shapes.conv_output_size(n, k1, s1), k2, s2),
-        lambda: shapes.conv_output_size(n, k1 + s1 * (k2 - 1), s1 * s2),
-        (n, k1, k2, s1, s2),
-        cases=(Case("n - k1 - s1(k2 - 1) = (q s2 + r2) s1 + r1",
-                    {n: (q * s2 + r2) * s1 + r1 + k1 + s1 * (k2 - 1)},
-                    {s1: r1 + 1 + u, s2: r2 + 1 + w}, _nested),),
-        cover="division with remainder, twice",
-        domain=lambda vv: vv["n"] >= vv["k_1"] + vv["s_1"] * (vv["k_2"] - 1),
-    )  # fmt: skip
-    return prove_identity(spec)
+    """Proof that the stacked output size is the single convolution's, for every size: the
+    catalogue's claim ``composition.stack-strided-size`` (division with remainder, twice)."""
+    return establish(claim_by_id("composition.stack-strided-size"))
 
 
 def _configs(part: PartSpec) -> list[dict[str, list[int]]]:

@@ -23,7 +23,8 @@ from derive.grammar import size_symbol
 from derive.printing import text
 from derive.render.exercises.common import Answer, formula, ints, require
 from derive.render.md import table
-from derive.verify.proofs import Case, Identity, prove_identity
+from derive.verify.proofs import Identity, prove_identity
+from derive.verify.splits import Division
 
 __all__ = ["solve_size_answer", "size_identity_answer", "shape_table_answer"]
 
@@ -78,19 +79,10 @@ def solve_size_answer(part: PartSpec) -> Answer:
     return ans
 
 
-def _parity_cases(nn: sp.Symbol, stride: int) -> tuple[Case, ...]:
+def _residues(nn: sp.Symbol, stride: int) -> Division | None:
+    """``nn`` by its residue modulo ``stride`` (a vetted split; none for stride 1)."""
     q = sp.Symbol("q", integer=True, nonnegative=True)
-
-    def inverse(r: int) -> Any:
-        def inv(vv: dict[str, int]) -> dict[str, int] | None:
-            quotient, rest = divmod(vv[nn.name] - r, stride)
-            return {"q": quotient} if rest == 0 and quotient >= 0 else None
-
-        return inv
-
-    first = 1 if nn.is_positive else 0
-    return tuple(Case(f"{nn.name} = {stride}q + {r}", {nn: stride * q + r}, {}, inverse(r))
-                 for r in range(first, first + stride))  # fmt: skip
+    return Division(nn, stride, nn, q) if stride > 1 else None
 
 
 def size_identity_answer(part: PartSpec) -> Answer:
@@ -102,9 +94,7 @@ def size_identity_answer(part: PartSpec) -> Answer:
     require(stride is not None, part, "the stride must be a number")
     others = sorted((sp.sympify(k).free_symbols | sp.sympify(p).free_symbols) - {nn},
                     key=str)  # fmt: skip
-    spec = Identity(lambda: out, lambda: rhs, (nn, *others),
-                    cases=_parity_cases(nn, stride) if stride > 1 else (Case(),),
-                    cover=f"{nn} modulo {stride}")  # fmt: skip
+    spec = Identity(lambda: out, lambda: rhs, (nn, *others), split=_residues(nn, stride))
     outcome = prove_identity(spec)
     require(outcome.status == "proved", part, f"not proved: {outcome.detail}")
     ans = Answer()
@@ -156,9 +146,8 @@ def shape_table_answer(part: PartSpec) -> Answer:
         forms = [shapes.conv_output_size(nn, a, s, p) for a, s, p in zip(kernel, stride, pad)]
         for f, a, s, p in zip(forms, kernel, stride, pad):  # the book's formula, total padding
             book = sp.floor((nn - a + 2 * p + s) / s)
-            cases = _parity_cases(nn, s) if s > 1 else (Case(),)
-            outcome = prove_identity(Identity(lambda f=f: f, lambda b=book: b, (nn,), cases=cases,
-                                              cover=f"n modulo {s}"))  # fmt: skip
+            outcome = prove_identity(Identity(lambda f=f: f, lambda b=book: b, (nn,),
+                                              split=_residues(nn, s)))  # fmt: skip
             require(outcome.status == "proved", part, f"example {k}: {outcome.detail}")
         ours = tuple(int(f.xreplace({nn: n0})) for f in forms)
         require(ours == _torch_size(n0, kernel, stride, pad), part, f"example {k} differs")

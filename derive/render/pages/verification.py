@@ -13,11 +13,12 @@ no timings, no dates, so rebuilding gives the same bytes. ``derive build`` write
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from derive.render.md import code, table
-from derive.verify.claims import GROUPS, KINDS
-from derive.verify.proofs import CHECKED, FAILED, PROVED
-from derive.verify.report import ClaimResult, Report, count_kinds, run_verification
-from derive.verify.sweep import KEPT
+
+if TYPE_CHECKING:  # the catalogue, numpy and the sweep load only when a page is written
+    from derive.verify.report import ClaimResult, Report
 
 __all__ = ["render_page", "page_markdown"]
 
@@ -31,46 +32,70 @@ Every formula derive prints is a claim, and every claim is listed below with how
 established. `derive verify` reproduces this page: it runs the same proofs and the same sweep
 against PyTorch.
 
-- **proved**: SymPy reduces the identity to `True` under the stated assumptions (integers,
-  signs, the stated conditions) for the whole stated domain. Where SymPy cannot handle floors
-  and ceilings alone, the proof uses the lemmas in the first section, themselves proved here,
-  and splits into cases. Cases come only from three vetted splitters - division with
-  remainder ($E = qD + r$, $0 \\le r < D$; parity is $D = 2$), a comparison and its negation,
-  and a chain of these - each exhaustive by a lemma proved once (`lemma.split-division`,
-  `lemma.split-compare`); any other case set is refused. A claim about arrays of symbols is
-  proved **for the shapes named in its statement** only.
-- **checked**: evaluated at every point of the finite range shown, and nothing more. These
-  claims are *not* proved.
+Each claim has a **status**:
+
+- **proved**: established for the whole domain its statement names - an identity SymPy
+  reduces to 0 (a condition to `True`) under the stated assumptions (integers, signs, the
+  stated conditions), an example evaluated exactly, a counterexample found, or both sides of
+  a rejection shown;
+- **checked**: evaluated at every point of the finite range shown, and nothing more: *not*
+  proved;
 - **FAILED**: the identity did not reduce, or a check found a counterexample.
+
+and one **kind**, which says how much a proof covers (the summary counts each):
+
+"""
+
+#: kind -> (one claim's kind in words, what it covers)
+KIND_TEXT = {
+    "general-direct": (
+        "general identity, reduces directly",
+        "for every value of its symbols; SymPy's `expand` (sums combined term by term) gives 0 "
+        "at once",
+    ),
+    "general-split": (
+        "general identity, by a case split or a lemma",
+        "for every value of its symbols, through a vetted case split or the floor and ceiling "
+        "lemmas of the first section",
+    ),
+    "definitional": (
+        "definitional lemma",
+        "SymPy's own definitions (floor, ceiling, remainder), on which the other proofs rest",
+    ),
+    "fixed-shape": (
+        "fixed-shape identity",
+        "arrays of symbols of the shapes named in the statement only: general in the entries, "
+        "not in the shapes",
+    ),
+    "example": ("evaluated example", "a worked example evaluated exactly"),
+    "counterexample": ("counterexample", "a universal statement refuted by an instance"),
+    "boundary": (
+        "rejection/acceptance pair",
+        "what torch rejects is rejected (naming the argument torch names), and one step back "
+        "accepted, each for a whole symbolic family",
+    ),
+    "checked": ("checked on a range only", "evaluated on a finite range only, not proved"),
+}
+
+_METHOD = """\
+Cases come only from three vetted splitters - division with remainder ($E = qD + r$,
+$0 \\le r < D$; parity is $D = 2$), a comparison and its negation, and a chain of these -
+each exhaustive by a lemma proved once (`lemma.split-division`, `lemma.split-compare`); any
+other case set is refused. Identities between layer formulas are proved for symbolic sizes as
+indexed sums (`Sum` over symbolic bounds); a Kronecker delta from a derivative is collapsed,
+or a padding test restated through it, only where the case decides it.
 
 The engine's functions are looked up when the verification runs, so it is today's engine that
 is verified: breaking a formula or an acceptance rule makes its proofs or the sweep fail (the
 test suite does exactly that).
 """
 
-_KIND_NOTES = {
-    "general-direct": "SymPy's `expand` (sums combined term by term) gives 0 at once",
-    "general-split": "over every integer, through a vetted case split or a lemma",
-    "definitional": "SymPy's own definitions, on which the other proofs rest",
-    "fixed-shape": "arrays of symbols of the shapes named in the statement only",
-    "example": "a worked example evaluated exactly",
-    "counterexample": "a universal statement refuted by an instance",
-    "boundary": "a rejection and its acceptance twin, each for a whole symbolic family",
-    "checked": "evaluated on a finite range only, not proved",
-}
 
-
-#: one claim's kind, in words
-_KIND_ONE = {
-    "general-direct": "general identity, reduces directly",
-    "general-split": "general identity, by a case split or a lemma",
-    "definitional": "definitional lemma",
-    "fixed-shape": "fixed-shape identity",
-    "example": "evaluated example",
-    "counterexample": "counterexample",
-    "boundary": "rejection/acceptance pair",
-    "checked": "checked on a range only",
-}
+def _intro() -> list[str]:
+    lines = [_INTRO.rstrip("\n"), ""]
+    lines += [f"- **{one}**: {covers};" for one, covers in KIND_TEXT.values()]
+    lines[-1] = lines[-1].rstrip(";") + "."
+    return lines + ["", _METHOD]
 
 
 def _torch_version() -> str:
@@ -82,15 +107,19 @@ def _torch_version() -> str:
 
 
 def _kinds(report: Report) -> list[str]:
+    from derive.verify.claims import KINDS
+    from derive.verify.proofs import FAILED
+    from derive.verify.report import count_kinds
+
     failed = {kind: 0 for kind in KINDS}
     for r in report.results:
         failed[r.kind] += r.outcome.status == FAILED
     rows = [
-        [KINDS[kind], str(count), str(failed[kind]), _KIND_NOTES[kind]]
+        [KIND_TEXT[kind][0], str(count), str(failed[kind])]
         for kind, count in count_kinds(report).items()
         if count
     ]
-    return [table(["kind", "claims", "FAILED", "what it means"], rows), ""]
+    return [table(["kind", "claims", "FAILED"], rows), ""]
 
 
 def _sweep(sweep) -> list[str]:
@@ -124,6 +153,9 @@ _SWEEP_TEXT = (
 
 
 def _summary(report: Report) -> list[str]:
+    from derive.verify.proofs import CHECKED, FAILED, PROVED
+    from derive.verify.sweep import KEPT
+
     proved, checked, failed = (report.count(x) for x in (PROVED, CHECKED, FAILED))
     lines = [
         "## Summary",
@@ -164,6 +196,21 @@ GROUP_NOTES = {
         "claims below check, entry by entry at concrete shapes, that the engine computes these "
         "formulas; the sweep compares the engine's elements with torch's."
     ),
+    "framework": (
+        "torch's formulas are the engine's; the other frameworks' claims call the functions "
+        "users call (`derive.conv_padding` with `convention=`), for every size, kernel, stride "
+        "and dilation. SAME's zeros depend on $(n - 1) \\bmod s$ against the span $d(k-1)$: "
+        "the split writes $n - 1 = qs + r$, then $r = ad + b$ with $0 \\le b < d$, and compares "
+        "$k$ with $a + 1$, which decides the `Max` in every case."
+    ),
+    "gradient": (
+        "The general claims differentiate $L = \\sum G \\odot (Y + b)$, with $Y$ the "
+        "convolution formula as an indexed sum over symbolic bounds, and compare with the "
+        "transposed convolution's scatter formula, the input's correlation with $G$, and the "
+        "sums of $G$; that derive's `conv_transpose2d` computes the scatter formula is "
+        "`formula.conv-transpose-engine`. The fixed-shape claims differentiate derive's own "
+        "`conv2d` at the shapes they name."
+    ),
     "rejection": (
         "Each claim has two sides, each a whole symbolic family: just past the boundary the "
         "first guard of the engine's rule that holds is the one on the named argument and the "
@@ -176,13 +223,15 @@ GROUP_NOTES = {
 
 
 def _claim(result: ClaimResult) -> list[str]:
+    from derive.verify.proofs import CHECKED, FAILED
+
     claim, outcome = result.claim, result.outcome
     lines = [f"### `{claim.id}` - {outcome.status}", "", claim.statement, "", "$$", claim.latex]
     lines += ["$$", ""]
     facts = [
         f"*Assumptions:* {claim.assumptions}",
         f"*Method:* {claim.method}",
-        f"*Kind:* {_KIND_ONE[result.kind]}",
+        f"*Kind:* {KIND_TEXT[result.kind][0]}",
     ]
     if claim.source:
         facts.append(f"*Source:* {claim.source}")
@@ -198,7 +247,10 @@ def _claim(result: ClaimResult) -> list[str]:
 
 def page_markdown(report: Report) -> str:
     """The page for a finished :class:`~derive.verify.report.Report`."""
-    lines = [_INTRO] + _summary(report)
+    from derive.verify.claims import GROUPS
+    from derive.verify.proofs import CHECKED
+
+    lines = _intro() + _summary(report)
     checked = [r for r in report.results if r.outcome.status == CHECKED]
     if checked:
         lines += ["### Only checked", ""]
@@ -217,4 +269,6 @@ def page_markdown(report: Report) -> str:
 
 def render_page() -> str:
     """Run the verification (full grid, seed 0) and return the Verification page's Markdown."""
+    from derive.verify.report import run_verification
+
     return page_markdown(run_verification(seed=0))

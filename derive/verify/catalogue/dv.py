@@ -1,4 +1,4 @@
-"""Dumoulin & Visin, *A guide to convolution arithmetic for deep learning* (2016): the fifteen
+"""Dumoulin & Visin, *A guide to convolution arithmetic for deep learning* (2016): the paper's
 relationships, each the engine's size function against the paper's formula."""
 
 from __future__ import annotations

@@ -15,9 +15,16 @@ import sympy as sp
 from derive import conv as C
 from derive import pool as PL
 from derive import tensors as T
+from derive import transpose as TR
 from derive.verify.catalogue.symbols import NN, POS, alpha, beta
 from derive.verify.claim import claim
-from derive.verify.indexed import BOUND, avg_pool_element, conv_element, corr2d_element
+from derive.verify.indexed import (
+    BOUND,
+    avg_pool_element,
+    conv_element,
+    conv_transpose_element,
+    corr2d_element,
+)
 from derive.verify.proofs import Elementwise, Identity
 from derive.verify.splits import Chain, Compare
 
@@ -161,6 +168,42 @@ def _conv_engine_pairs():
     return pairs
 
 
+_TRANSPOSE_CASES = (
+    # (input shape, weight shape, stride, padding, output padding, dilation)
+    ((2, 3, 3), (2, 2, 2, 3), (2, 1), (1, 0), (1, 0), (1, 2)),
+    ((1, 4, 3), (1, 3, 3, 2), (1, 3), (0, 1), (0, 2), (2, 1)),
+    ((3, 2, 2), (3, 1, 2, 2), (2, 2), (0, 0), (0, 0), (1, 1)),
+)
+
+
+def _transpose_cases_text() -> str:
+    """The transposed cases in words, read from the data."""
+    return "; ".join(
+        f"a {'x'.join(map(str, shape))} input with a {'x'.join(map(str, wshape))} weight, stride "
+        f"{stride}, padding {pads}, output padding {extra}, dilation {dil}"
+        for shape, wshape, stride, pads, extra, dil in _TRANSPOSE_CASES
+    )
+
+
+def _conv_transpose_engine_pairs():
+    pairs = []
+    for shape, wshape, stride, pads, extra, dil in _TRANSPOSE_CASES:
+        Ga, Wa = T.symbol_array("g", shape), T.symbol_array("w", wshape)
+        ours = TR.conv_transpose2d(Ga, Wa, stride=stride, padding=pads, output_padding=extra,
+                                   dilation=dil)  # fmt: skip
+        sizes = {"O": shape[0], "H": shape[1], "W": shape[2], "kh": wshape[2], "kw": wshape[3],
+                 "sh": stride[0], "sw": stride[1], "pt": pads[0], "pl": pads[1],
+                 "dh": dil[0], "dw": dil[1]}  # fmt: skip
+        g, w = Ga.__getitem__, Wa.__getitem__
+        formula = [
+            [[conv_transpose_element(lambda *ix, g=g: g(ix), lambda *ix, w=w: w(ix),
+                                     (cc, rr, qq), sizes) for qq in range(ours.shape[2])]
+             for rr in range(ours.shape[1])] for cc in range(ours.shape[0])
+        ]  # fmt: skip
+        pairs.append((ours, sp.Array(formula)))
+    return pairs
+
+
 def _pool_engine_pairs():
     Xa = T.symbol_array("x", (2, 5, 5))
     pairs = []
@@ -211,6 +254,16 @@ CLAIMS = (
         "X a 2x5x5 array of symbols, the three stated configurations (this shape only)",
         Elementwise(_pool_engine_pairs),
         "derive.pool",
+    ),
+    claim(
+        "formula.conv-transpose-engine",
+        "The engine's conv_transpose2d computes the transposed convolution's scatter formula: "
+        f"for {_transpose_cases_text()}; all entries symbols.",
+        r"Z_{c,r,q} = \sum_{o,i,j,a,e} G_{o,i,j} W_{o,c,a,e}\,[i s_h - p_t + a d_h = r]\,"
+        r"[j s_w - p_l + e d_w = q]",
+        "the stated configurations (these shapes only)",
+        Elementwise(_conv_transpose_engine_pairs),
+        "derive.transpose",
     ),
     _linear("input", "conv(aX + bY, W) = a conv(X, W) + b conv(Y, W)",
             r"(aX + bY) \star W = a (X \star W) + b (Y \star W)",

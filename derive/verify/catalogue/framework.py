@@ -1,8 +1,13 @@
-"""Framework conventions: torch's documented formulas, and TensorFlow's and ONNX's 'same'
-padding through the engine's general formula.
+r"""Framework conventions: torch's documented formulas, and the padding conventions of
+TensorFlow, Keras, JAX and ONNX through the functions users call.
 
-``_tf_same`` and ``_onnx_pads`` state those frameworks' documented rules here for the claims;
-first-class convention functions will replace them.
+The other frameworks' claims go through :func:`derive.conv_padding` (the first-class
+conventions of :mod:`derive.conventions`, looked up when the claim runs, so a patched
+convention is what gets proved) and the engine's general formula, for every size, kernel,
+stride *and dilation*. SAME's total padding depends on $(n - 1) \bmod s$ and on the span
+$d(k-1)$ against it; the split :data:`SAME_SPLIT` writes $n - 1 = qs + r$, then
+$r = ad + b$ ($0 \le b < d$), and compares $k$ with $a + 1$ (then $k - a - 1$ with 1), which
+decides $\max(d(k-1) - r, 0)$ in every case without a product of symbols to solve for.
 """
 
 from __future__ import annotations
@@ -10,74 +15,74 @@ from __future__ import annotations
 import sympy as sp
 
 from derive import shapes as S
-from derive.verify.catalogue.symbols import d, k, n, p, qn, r0, s, t, u
+from derive.conventions.layer import conv_padding
+from derive.verify.catalogue.symbols import NN, d, k, n, p, qn, r0, s, t, u, v, w
 from derive.verify.claim import claim
-from derive.verify.exhaustive import Exhaustive
 from derive.verify.lemmas import ceil_as_floor, half_split
 from derive.verify.proofs import Identity
 from derive.verify.splits import Compare, Division
 
-__all__ = ["CLAIMS"]
+__all__ = ["CLAIMS", "SAME_SPLIT"]
 
-TORCH_CONV, TF, ONNX = "torch.nn.Conv1d documentation", "TensorFlow tf.nn.convolution", "ONNX Conv"
+TORCH_CONV = "torch.nn.Conv1d documentation"
+TF = "TensorFlow tf.nn.convolution"
+ONNX = "ONNX Conv operator (auto_pad)"
+JAX = "JAX lax.conv_general_dilated (lax.padtype_to_pads)"
+
+_a, _b = sp.symbols("a b", **NN)
+
+#: n - 1 = qs + r (0 <= r < s), r = ad + b (0 <= b < d), then k >= a + 1 (and k - a - 1 >= 1
+#: or not) or k < a + 1: the span d(k - 1) against the remainder r, decided in every case
+SAME_SPLIT = Division(n - 1, s, n, qn, r0, u).then(
+    Division(r0, d, r0, _a, _b, v), Compare(k, _a + 1, k, _a, t), Compare(t, 1, t, t, w)
+)
+_EVERY = "n, k, s, d positive integers"
 
 
 def _torch_conv(n_, k_, s_, p_, d_):
     return sp.floor((n_ + 2 * p_ - d_ * (k_ - 1) - 1) / s_) + 1
 
 
-def _tf_same(n_, k_, s_):
-    """TensorFlow's SAME: output ceil(n/s), total padding, split (extra zero after)."""
-    out = sp.ceiling(n_ / s_)
-    total = sp.Max((out - 1) * s_ + k_ - n_, 0)
-    before = sp.floor(total / 2)
-    return out, total, (before, total - before)
+def documented_same(lower: bool = False) -> tuple[sp.Expr, sp.Expr, tuple[sp.Expr, sp.Expr]]:
+    r"""TensorFlow's documented SAME: $\lceil n/s \rceil$ outputs and
+    $P = \max((\lceil n/s \rceil - 1)s + d(k-1) + 1 - n, 0)$ zeros, $\lfloor P/2 \rfloor$
+    before and the rest after (``lower``: mirrored, ONNX's and JAX's SAME_LOWER)."""
+    out = sp.ceiling(n / s)
+    total = sp.Max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    small = sp.floor(total / 2)
+    return out, total, ((total - small, small) if lower else (small, total - small))
 
 
-def _onnx_pads(n_, k_, s_, mode):
-    """ONNX auto_pad: SAME_UPPER puts the extra zero at the end, SAME_LOWER at the beginning."""
-    _, _, (small, big) = _tf_same(n_, k_, s_)
-    return (small, big) if mode == "SAME_UPPER" else (big, small)
+def _same_sides(spellings) -> tuple:
+    """For each ``(convention, padding)``: its size, the engine's size with its pads, its pads."""
+    out = []
+    for convention, padding in spellings:
+        rule = conv_padding(n, k, s, padding, d, convention=convention)
+        out += [rule.size, S.conv_output_size(n, k, s, rule.pads, d), *rule.pads]
+    return tuple(out)
 
 
-#: n = qs + r + 1 (0 <= r < s), then the kernel reaches past the remainder (k >= r + 1) or not
-SAME_SPLIT = Division(n - 1, s, n, qn, r0, u).then(Compare(k, r0 + 1, k, r0, t))
+def _documented_sides(lowers) -> tuple:
+    out = []
+    for lower in lowers:
+        size, _, pads = documented_same(lower)
+        out += [size, size, *pads]
+    return tuple(out)
 
 
-def _onnx_size_claim(mode: str):
-    upper = mode == "SAME_UPPER"
-    small, big = r"\lfloor \tfrac{P}{2} \rfloor", r"\lceil \tfrac{P}{2} \rceil"
-    pads = (small, big) if upper else (big, small)
-    return claim(
-        f"framework.onnx-{mode.lower().replace('_', '-')}",
-        f"ONNX auto_pad={mode} (extra zero at the {'end' if upper else 'beginning'}) gives "
-        "ceil(n/s) outputs by the engine's formula.",
-        rf"\operatorname{{conv}}\left(n, k, s, \left({pads[0]}, {pads[1]}\right)\right)"
-        r" = \left\lceil \frac{n}{s} \right\rceil",
-        "n, k, s positive integers, dilation 1",
-        Identity(
-            lambda: S.conv_output_size(n, k, s, _onnx_pads(n, k, s, mode)),
-            lambda: sp.ceiling(n / s),
-            (n, k, s),
-            split=SAME_SPLIT,
-        ),  # fmt: skip
-        f"{ONNX} operator (auto_pad)",
-    )
+def _same_claim(name, statement, spellings, source, lower_flags):
+    """SAME of the given spellings, proved against TensorFlow's documented rule."""
+    latex = (r"n_\text{out} = \operatorname{conv}(n, k, s, (p_b, p_a), d) = "
+             r"\left\lceil \frac{n}{s} \right\rceil,\ P = \max\left(\left(\left\lceil"
+             r" \tfrac{n}{s} \right\rceil - 1\right)s + d(k-1) + 1 - n,\ 0\right)")  # fmt: skip
+    spec = Identity(lambda: _same_sides(spellings), lambda: _documented_sides(lower_flags),
+                    (n, k, s, d), split=SAME_SPLIT)  # fmt: skip
+    return claim(name, statement, latex, _EVERY, spec, source)
 
 
-def _tf_same_dilated(g):
-    from derive.verify.fast import ceil_div, compile_formula
-
-    lo, hi = sp.symbols("lo hi", integer=True, nonnegative=True)
-    conv = compile_formula(S.conv_output_size(n, k, s, (lo, hi), d), (n, k, s, lo, hi, d))
-    out = ceil_div(g["n"], g["s"])
-    total = (out - 1) * g["s"] + g["d"] * (g["k"] - 1) + 1 - g["n"]
-    total = total * (total > 0)
-    agree = [
-        conv(g["n"], g["k"], g["s"], before, total - before, g["d"]) == out
-        for before in (total // 2, total - total // 2)  # SAME_UPPER / TF, then SAME_LOWER
-    ]
-    return True, agree[0] & agree[1]
+def _minimal():
+    rule = conv_padding(n, k, s, "SAME", d, convention="tf")
+    return S.conv_output_size(n, k, s, (sum(rule.pads) - 1, 0), d)
 
 
 _CEIL_MODE = (lambda mm: sp.Piecewise((mm - 1, sp.Ge((mm - 1) * s, n + p)), (mm, True)))(
@@ -158,91 +163,111 @@ CLAIMS = (
         ),  # fmt: skip
         "torch.nn.functional.conv1d",
     ),
-    claim(
+    _same_claim(
         "framework.tf-same-size",
-        "TensorFlow's SAME: with P = max((ceil(n/s) - 1)s + k - n, 0) zeros split floor(P/2) "
-        "before and the rest after, the engine's general formula gives ceil(n/s) outputs.",
-        r"\operatorname{conv}\left(n, k, s, \left(\lfloor \tfrac{P}{2} \rfloor, P - \lfloor"
-        r" \tfrac{P}{2} \rfloor\right)\right) = \left\lceil \frac{n}{s} \right\rceil",
-        "n, k, s positive integers, dilation 1",
-        Identity(
-            lambda: S.conv_output_size(n, k, s, _tf_same(n, k, s)[2]),
-            lambda: sp.ceiling(n / s),
-            (n, k, s),
-            split=SAME_SPLIT,
-        ),  # fmt: skip
-        f"{TF} (padding='SAME')",
+        "TensorFlow's padding='SAME' (and Keras's 'same'), through derive.conv_padding: "
+        "ceil(n/s) outputs, the engine's general formula with the pads it chooses gives "
+        "ceil(n/s) too, and the pads are TensorFlow's documented P = max((ceil(n/s) - 1)s + "
+        "d(k-1) + 1 - n, 0) zeros, floor(P/2) before and the rest after; for every n, k, s "
+        "and d (TensorFlow and Keras accept d > 1 only with s = 1).",
+        (("tf", "SAME"), ("keras", "same")),
+        f"{TF} (padding='SAME'), keras.layers.Conv1D",
+        (False, False),
     ),
     claim(
         "framework.tf-same-minimal",
         "TensorFlow's SAME padding is the least that gives ceil(n/s) outputs: whenever P > 0, "
-        "one zero fewer gives ceil(n/s) - 1 by the engine's formula.",
-        r"P > 0 \implies \left\lfloor \frac{n + P - 1 - k}{s} \right\rfloor + 1"
+        "one zero fewer gives ceil(n/s) - 1 by the engine's formula, for every n, k, s, d.",
+        r"P > 0 \implies \operatorname{conv}(n, k, s, (P - 1, 0), d)"
         r" = \left\lceil \frac{n}{s} \right\rceil - 1",
-        "n, k, s positive integers, dilation 1, P > 0",
+        _EVERY + ", P > 0",
         Identity(
-            lambda: S.conv_output_size(n, k, s, (_tf_same(n, k, s)[1] - 1, 0)),
+            _minimal,
             lambda: sp.ceiling(n / s) - 1,
-            (n, k, s),
+            (n, k, s, d),
             split=SAME_SPLIT,
-            where=(sp.Gt(_tf_same(n, k, s)[1], 0),),
+            where=(sp.Gt(documented_same()[1], 0),),
         ),  # fmt: skip
         f"{TF} (padding='SAME')",
     ),
     claim(
         "framework.tf-same-stride1",
-        "At stride 1 TensorFlow's SAME pads exactly torch's padding='same'.",
-        r"s = 1:\ P = k - 1,\ \left(\lfloor \tfrac{P}{2} \rfloor, \lceil \tfrac{P}{2}"
-        r" \rceil\right) = \text{same}(k)",
-        "n, k positive integers, dilation 1",
-        Identity(lambda: S.resolve_conv_padding("same", k), lambda: _tf_same(n, k, 1)[2], (n, k)),
+        "At stride 1 TensorFlow's SAME pads exactly torch's padding='same', for every kernel and "
+        "dilation.",
+        r"s = 1:\ P = d(k - 1),\ \left(\lfloor \tfrac{P}{2} \rfloor, \lceil \tfrac{P}{2}"
+        r" \rceil\right) = \text{same}(k, d)",
+        "n, k, d positive integers",
+        Identity(
+            lambda: conv_padding(n, k, 1, "SAME", d, convention="tf").pads,
+            lambda: S.resolve_conv_padding("same", k, 1, d),
+            (n, k, d),
+            rewrites=(half_split,),
+        ),  # fmt: skip
         f"{TF} (padding='SAME')",
     ),
     claim(
         "framework.tf-valid",
-        "TensorFlow's VALID output ceil((n - k + 1)/s) is the engine's padding='valid' size.",
-        r"\left\lceil \frac{n - k + 1}{s} \right\rceil"
-        r" = \left\lfloor \frac{n - k}{s} \right\rfloor + 1",
-        "n, k, s positive integers, dilation 1",
+        "TensorFlow's VALID, through derive.conv_padding, gives ceil((n - d(k-1))/s) outputs "
+        "and no zeros: the engine's padding='valid' size, for every n, k, s, d.",
+        r"\left\lceil \frac{n - d(k-1)}{s} \right\rceil"
+        r" = \left\lfloor \frac{n - d(k-1) - 1}{s} \right\rfloor + 1",
+        _EVERY,
         Identity(
-            lambda: S.conv_output_size(n, k, s, "valid"),
-            lambda: sp.ceiling((n - k + 1) / s),
-            (n, k, s),
+            lambda: (conv_padding(n, k, s, "VALID", d, convention="tf").size,
+                     S.conv_output_size(n, k, s, "valid", d),
+                     *conv_padding(n, k, s, "VALID", d, convention="tf").pads),
+            lambda: (sp.ceiling((n - d * (k - 1)) / s),) * 2 + (0, 0),
+            (n, k, s, d),
             rewrites=(ceil_as_floor,),
         ),
         f"{TF} (padding='VALID')",
     ),  # fmt: skip
-    _onnx_size_claim("SAME_UPPER"),
-    _onnx_size_claim("SAME_LOWER"),
+    _same_claim(
+        "framework.onnx-same-upper",
+        "ONNX auto_pad=SAME_UPPER, through derive.conv_padding: ceil(n/s) outputs, by the "
+        "engine's formula too, with TensorFlow's pads (the odd zero at the end), for every n, "
+        "k, s, d.",
+        (("onnx", "SAME_UPPER"),),
+        ONNX,
+        (False,),
+    ),
+    _same_claim(
+        "framework.onnx-same-lower",
+        "ONNX auto_pad=SAME_LOWER pads SAME_UPPER's zeros mirrored (the odd one at the "
+        "beginning) and also gives ceil(n/s) outputs by the engine's formula, for every n, k, "
+        "s, d.",
+        (("onnx", "SAME_LOWER"),),
+        ONNX,
+        (True,),
+    ),
     claim(
         "framework.onnx-stride1",
         "At stride 1, SAME_UPPER pads torch's padding='same' split and SAME_LOWER pads the "
-        "book's split (ceil(p/2) before, floor(p/2) after, p = k - 1).",
-        r"s = 1:\ \text{SAME\_UPPER} = \text{same}(k),\ \text{SAME\_LOWER} ="
-        r" \left(\lceil \tfrac{k-1}{2} \rceil, \lfloor \tfrac{k-1}{2} \rfloor\right)",
-        "n, k positive integers, dilation 1",
+        "book's split (ceil(P/2) before, floor(P/2) after, P = d(k - 1)), for every kernel and "
+        "dilation.",
+        r"s = 1:\ \text{SAME\_UPPER} = \text{same}(k, d),\ \text{SAME\_LOWER} ="
+        r" \left(\lceil \tfrac{P}{2} \rceil, \lfloor \tfrac{P}{2} \rfloor\right)",
+        "n, k, d positive integers",
         Identity(
-            lambda: (*_onnx_pads(n, k, 1, "SAME_UPPER"), *_onnx_pads(n, k, 1, "SAME_LOWER")),
+            lambda: (*conv_padding(n, k, 1, "SAME_UPPER", d, convention="onnx").pads,
+                     *conv_padding(n, k, 1, "SAME_LOWER", d, convention="onnx").pads),
             lambda: (
-                *S.resolve_conv_padding("same", k),
-                sp.ceiling((k - 1) / 2),
-                sp.floor((k - 1) / 2),
+                *S.resolve_conv_padding("same", k, 1, d),
+                sp.ceiling(d * (k - 1) / 2),
+                sp.floor(d * (k - 1) / 2),
             ),
-            (n, k),
+            (n, k, d),
             rewrites=(half_split,),
         ),  # fmt: skip
-        f"{ONNX} operator (auto_pad)",
+        ONNX,
     ),
-    claim(
+    _same_claim(
         "framework.same-dilated",
-        "With dilation, TensorFlow SAME / ONNX SAME_UPPER and SAME_LOWER (effective kernel "
-        "d(k-1)+1) still give ceil(n/s) outputs by the engine's formula.",
-        r"\operatorname{conv}(n, k, s, \text{SAME}, d) = \left\lceil \frac{n}{s} \right\rceil",
-        "n, k, s, d positive integers",
-        Exhaustive(
-            {"n": range(1, 97), "k": range(1, 10), "s": range(1, 9), "d": range(1, 6)},
-            _tf_same_dilated,
-        ),  # fmt: skip
-        "TensorFlow / ONNX auto_pad",
+        "With dilation, JAX's padding='SAME' and 'SAME_LOWER' (lax.padtype_to_pads on the "
+        "dilated window d(k-1) + 1) give ceil(n/s) outputs with TensorFlow's pads (SAME_LOWER "
+        "mirrored), by the engine's formula too, for every n, k, s and d.",
+        (("jax", "SAME"), ("jax", "SAME_LOWER")),
+        JAX,
+        (False, True),
     ),
 )

@@ -247,6 +247,27 @@ def test_the_registry_sees_a_patched_size_function(monkeypatch):
     assert CONV_TRANSPOSE.size(2, 2) == op_named("conv-transpose").size(2, 2) == 99
 
 
+@pytest.mark.parametrize("convention", ["torch", "jax", "onnx"])
+def test_conventions_with_explicit_pads_see_a_patched_engine_rule(monkeypatch, convention):
+    """Explicit pads go through derive.shapes' rule, looked up when called (not bound at import).
+    (SAME, VALID, causal and full have their frameworks' own formulas, proved equal to the
+    engine's in derive verify's framework claims.)"""
+    from derive.conventions.layer import conv_padding
+
+    padding = {"torch": 0, "jax": (0, 0), "onnx": (0, 0)}
+    before = conv_padding(8, 3, padding=padding[convention], convention=convention).size
+    real = shapes.conv_rule
+
+    def shifted(*args, **kwargs):
+        rule = real(*args, **kwargs)
+        return type(rule)(rule.guards, rule.size + 1)
+
+    monkeypatch.setattr(shapes, "conv_rule", shifted)
+    monkeypatch.setattr(shapes, "conv_output_size", lambda *a, **k: shifted(*a, **k).output_size())
+    after = conv_padding(8, 3, padding=padding[convention], convention=convention).size
+    assert (before, after) == (6, 7)
+
+
 # --- layering -------------------------------------------------------------------------------
 
 

@@ -18,12 +18,12 @@ outputs ($\kappa = d(k-1)+1$), cropping as Keras does with ``output_padding=None
 
 from __future__ import annotations
 
+from derive import shapes  # looked up at call time: a patched engine is seen
 from derive.conventions import keras
 from derive.conventions.base import Padded
 from derive.conventions.same import explicit_pool_rule, same_rule, valid_rule
 from derive.errors import ShapeError
 from derive.params import Dim, as_dim, padding_pair, pool_stride
-from derive.shapes import conv_rule as engine_conv_rule
 
 __all__ = ["conv_rule", "pool_rule", "conv_transpose_rule", "count_include_pad"]
 
@@ -53,7 +53,7 @@ def conv_rule(size: Dim, kernel_size: Dim, stride: Dim, padding: object, dilatio
     if isinstance(padding, str):
         return _string_rule(padding, size, kernel_size, stride, dilation)
     lo, hi = _pair(padding)
-    rule = engine_conv_rule(size, kernel_size, stride, (lo, hi), dilation)
+    rule = shapes.conv_rule(size, kernel_size, stride, (lo, hi), dilation)
     return Padded(rule.guards, rule.size, lo, hi)
 
 

@@ -28,13 +28,10 @@ from __future__ import annotations
 
 import sympy as sp
 
+from derive import shapes  # looked up at call time: a patched engine is seen
 from derive.conventions.base import Padded
 from derive.guards import Guard
 from derive.params import Dim, as_dim, padding_pair
-from derive.shapes import conv_rule as torch_conv_rule
-from derive.shapes import conv_transpose_rule as torch_transpose_rule
-from derive.shapes import pool_rule as torch_pool_rule
-from derive.shapes import same_padding
 
 __all__ = [
     "conv_rule",
@@ -47,10 +44,10 @@ __all__ = [
 
 def conv_rule(size: Dim, kernel_size: Dim, stride: Dim, padding: object, dilation: Dim) -> Padded:
     """torch's convolution axis, with the zeros ``padding`` stands for."""
-    rule = torch_conv_rule(size, kernel_size, stride, padding, dilation)  # type: ignore[arg-type]
+    rule = shapes.conv_rule(size, kernel_size, stride, padding, dilation)  # type: ignore[arg-type]
     p = padding_pair(padding)
     if p == "same":
-        lo, hi = same_padding(kernel_size, dilation)
+        lo, hi = shapes.same_padding(kernel_size, dilation)
     elif p == "valid":
         lo, hi = sp.Integer(0), sp.Integer(0)
     else:
@@ -62,7 +59,7 @@ def pool_rule(
     size: Dim, kernel_size: Dim, stride: object, padding: object, dilation: Dim, ceil_mode: bool
 ) -> Padded:
     """torch's pooling axis (padding at most half the kernel), with its zeros."""
-    rule = torch_pool_rule(size, kernel_size, stride, padding, dilation, ceil_mode)  # type: ignore[arg-type]
+    rule = shapes.pool_rule(size, kernel_size, stride, padding, dilation, ceil_mode)  # type: ignore[arg-type]
     lo, hi = padding_pair(padding)  # a string was refused by the rule already
     return Padded(rule.guards, rule.size, lo, hi)
 
@@ -98,13 +95,15 @@ def conv_transpose_rule(
     """
     lo, hi = padding_pair(padding)  # type: ignore[misc]
     if output_size is None:
-        rule = torch_transpose_rule(size, kernel_size, stride, padding, output_padding, dilation)  # type: ignore[arg-type]
+        rule = shapes.conv_transpose_rule(
+            size, kernel_size, stride, padding, output_padding, dilation  # type: ignore[arg-type]
+        )
         return Padded(rule.guards, rule.size, lo, hi, as_dim(output_padding, "output_padding"))
     target = as_dim(output_size, "output_size")
     n, s = as_dim(size, "size"), as_dim(stride, "stride")
-    low = torch_transpose_rule(size, kernel_size, stride, padding, 0, dilation).size  # type: ignore[arg-type]
+    low = shapes.conv_transpose_rule(size, kernel_size, stride, padding, 0, dilation).size  # type: ignore[arg-type]
     op = target - low
-    rule = torch_transpose_rule(size, kernel_size, stride, padding, op, dilation)  # type: ignore[arg-type]
+    rule = shapes.conv_transpose_rule(size, kernel_size, stride, padding, op, dilation)  # type: ignore[arg-type]
     guards = rule.guards[:_READS] + (output_size_guard(target, low, s, n),) + rule.guards[_READS:]
     return Padded(guards, rule.size, lo, hi, op)
 

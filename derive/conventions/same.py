@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import sympy as sp
 
+from derive import shapes  # looked up at call time: a patched engine is seen
 from derive.conventions.base import Padded, read_axis, span_of, stop_early
 from derive.guards import Guard, first_rejection
 from derive.params import Dim, as_dim
-from derive.shapes import conv_rule, floor_div, pool_size_formula
+from derive.shapes import floor_div
 
 __all__ = [
     "same_total",
@@ -145,7 +146,7 @@ def explicit_conv_rule(
 ) -> Padded:
     """Explicit ``(before, after)`` zeros of a convolution: the engine's rule (torch's guards)."""
     lo, hi = (as_dim(p, "padding") for p in pads)
-    rule = conv_rule(size, kernel_size, stride, (lo, hi), dilation)
+    rule = shapes.conv_rule(size, kernel_size, stride, (lo, hi), dilation)
     return Padded(rule.guards, rule.size, lo, hi)
 
 
@@ -177,7 +178,7 @@ def explicit_pool_rule(
     guards += nonnegative_pads(lo, hi, name, (lo, hi))
     if first_rejection(guards):
         return Padded(guards, None)
-    out = pool_size_formula(n, k, s, d, lo, hi, ceil_mode)
+    out = shapes.pool_size_formula(n, k, s, d, lo, hi, ceil_mode)
     guards += (
         Guard(
             "kernel_size",

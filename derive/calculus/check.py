@@ -38,7 +38,8 @@ from sympy.printing.pycode import PythonCodePrinter
 from torch import nn
 
 from derive.calculus.analysis import analyse
-from derive.calculus.seen import Dependencies, Mask, hull, spatial_flags
+from derive.calculus.graph import Refused
+from derive.calculus.seen import Dependencies, Mask, hull
 from derive.receptive import INDEX
 
 __all__ = [
@@ -87,9 +88,13 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _has_max_pool(module: nn.Module) -> bool:
+def _has_max_pool(analysis: Any) -> bool:
+    """Whether a row of the network takes a maximum (its gradient reaches one entry)."""
+    import torch.nn.functional as F
+
     kinds = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)
-    return any(isinstance(m, kinds) for m in module.modules())
+    functions = {getattr(F, f"{k}max_pool{d}d") for k in ("", "adaptive_") for d in (1, 2, 3)}
+    return any(isinstance(n.module, kinds) or n.target in functions for n in analysis.nodes)
 
 
 def positive_copy(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -119,16 +124,22 @@ def _grid(t: torch.Tensor) -> torch.Tensor:
 
 
 def torch_dependency(
-    net: nn.Module, shape: Sequence[int], positions: Sequence[tuple[int, ...] | None],
-    method: str = "gradient",
+    net: nn.Module, shape: Sequence[int], positions: Sequence[tuple | None],
+    method: str = "gradient", output: int = 0,
 ) -> list[Mask]:  # fmt: skip
-    """What torch says each output position depends on (``net`` from :func:`positive_copy`)."""
+    """What torch says each output position depends on (``net`` from :func:`positive_copy`).
+
+    ``positions``: index tuples into the output without its batch axis (``slice(None)`` on
+    axes summed over; ``None``: the whole output). ``output``: which tensor of a forward
+    returning several.
+    """
     gen = torch.Generator().manual_seed(1)
     x = 0.5 + 0.5 * torch.rand(tuple(shape), generator=gen, dtype=torch.float64)
+    run = _selected(net, output)
     if method == "gradient":
         out = []
         for start in range(0, len(positions), GRADIENT_BATCH):
-            out += _gradient_masks(net, x, positions[start : start + GRADIENT_BATCH])
+            out += _gradient_masks(run, x, positions[start : start + GRADIENT_BATCH])
         return out
     grid = (1, *shape[2:]) if len(shape) == 3 else tuple(shape[2:])
     bumps = _bumps(grid, by_axis=method == "bump-axes")
@@ -136,11 +147,11 @@ def torch_dependency(
     for b, cells in enumerate(bumps):
         batch[b + 1].view(shape[1], *grid)[(slice(None), *cells)] += BUMP
     with torch.no_grad():
-        y = net(batch)
+        y = run(batch)
     base, out = y[0], []
     for pos in positions:
-        sel = y if pos is None else y[(slice(None), slice(None), *pos)]
-        ref = base if pos is None else base[(slice(None), *pos)]
+        sel = y if pos is None else y[(slice(None), *pos)]
+        ref = base if pos is None else base[pos]
         moved = (sel[1:] - ref).abs().reshape(len(bumps), -1).amax(1) > 1e-6 * (ref.abs().max() + 1)
         if method == "bump-axes":
             rows = _bits(moved[: grid[0]].tolist())
@@ -151,13 +162,21 @@ def torch_dependency(
     return out
 
 
-def _gradient_masks(net: nn.Module, x: torch.Tensor, positions: Sequence[Any]) -> list[Mask]:
+def _selected(net: nn.Module, output: int) -> Any:
+    def run(x: torch.Tensor) -> torch.Tensor:
+        y = net(x)
+        return y[output] if isinstance(y, (tuple, list)) else y
+
+    return run
+
+
+def _gradient_masks(net: Any, x: torch.Tensor, positions: Sequence[Any]) -> list[Mask]:
     """One copy of the input per position (evaluation mode: copies do not interact)."""
     xs = x.repeat(len(positions), *([1] * (x.dim() - 1))).requires_grad_(True)
     y = net(xs)
     seeds = torch.zeros_like(y)
     for k, pos in enumerate(positions):
-        seeds[(k,) if pos is None else (k, slice(None), *pos)] = 1.0
+        seeds[(k,) if pos is None else (k, *pos)] = 1.0
     (g,) = torch.autograd.grad(y, xs, seeds)
     return [_mask(_grid(g[k])) for k in range(len(positions))]
 
@@ -182,13 +201,24 @@ def project(mask: Mask) -> Mask:
     return [cols if bits else 0 for bits in mask]
 
 
-def _positions(shape: tuple, limit: int | None) -> list[tuple[int, ...]]:
-    ranges = [range(int(n)) for n in shape[2:]]
-    everything = [()] if not ranges else [(*a,) for a in _product(ranges)]
-    if limit is None or len(everything) <= limit:
-        return everything
-    step = max(1, len(everything) // limit)
-    return sorted(set(everything[::step]) | {everything[0], everything[-1]})
+def _positions(layout: tuple, shape: tuple, count: int, limit: int | None
+               ) -> list[tuple[tuple[int, ...], tuple]]:  # fmt: skip
+    """Output positions to compare: a coordinate per carried input axis, and the index
+    into the output (batch axis left out) that selects it."""
+    carried = [a for a in range(count) if a in layout]
+    if not carried:
+        return [((), None)]  # type: ignore[list-item]
+    ranges = [range(int(shape[layout.index(a)])) for a in carried]
+    everything = _product(ranges)
+    if limit is not None and len(everything) > limit:
+        step = max(1, len(everything) // limit)
+        everything = sorted(set(everything[::step]) | {everything[0], everything[-1]})
+    out = []
+    for coords in everything:
+        at = dict(zip(carried, coords))
+        index = tuple(slice(None) if a is None else at[a] for a in layout[1:])
+        out.append((coords, index))
+    return out
 
 
 def _product(ranges: list[range]) -> list[tuple[int, ...]]:
@@ -218,18 +248,28 @@ class _AtSize:
     (SymPy arithmetic on integers: floating point would misplace a floor)."""
 
     def __init__(self, layer: Any, values: dict) -> None:
-        self.spatial = layer.spatial
+        self.carried = layer.carried
         self.axes = []
         for f in layer.fields:
             lo, hi = (sp.sympify(v).xreplace(values) for v in f.interval())
             inside = f.interior().xreplace(values) if layer.spatial else sp.false
             self.axes.append(tuple(_exact_function(e) for e in (lo, hi, inside)))
 
-    def __call__(self, pos: tuple[int, ...]) -> list[tuple[int, int, bool]]:
-        """``(lo, hi, interior)`` per axis at output position ``pos``."""
-        pos = pos if self.spatial else (0,) * len(self.axes)
+    def __call__(self, coords: tuple[int, ...]) -> list[tuple[int, int, bool]]:
+        """``(lo, hi, interior)`` per axis at the output position with ``coords`` (one per
+        carried axis)."""
+        given = iter(coords)
+        pos = [next(given) if c else 0 for c in self.carried]
         return [(int(lo(i)), int(hi(i)), bool(inside(i))) for (lo, hi, inside), i in
                 zip(self.axes, pos)]  # fmt: skip
+
+
+def _case_output(rf: Any, values: dict, output: int) -> Any:
+    """The output fields of the case whose assumptions hold at ``values``."""
+    for assumptions, fields in rf.outputs:
+        if all(sp.sympify(a).xreplace(values) == sp.true for a in assumptions):
+            return fields[output]
+    raise Refused(f"no case of the forward holds at {values}")
 
 
 def check_receptive_field(
@@ -238,29 +278,34 @@ def check_receptive_field(
     values: dict[sp.Symbol, int],
     limit: int | None = None,
     method: str | None = None,
+    output: int = 0,
 ) -> FieldReport:
     """Compare derive's fields of ``module``'s output with torch at the sizes ``values``.
 
     ``symbolic_shape`` holds the symbols of ``values``; derive's formulas are derived once
-    for it, then evaluated. ``limit`` caps the number of output positions (spread evenly).
+    for it, then evaluated. ``limit`` caps the number of output positions (spread evenly);
+    ``output`` picks the tensor of a forward returning several.
     """
     concrete = tuple(int(sp.sympify(d).xreplace(values)) for d in symbolic_shape)
-    symbolic = analyse(module, symbolic_shape).receptive_field().output
+    symbolic = _case_output(analyse(module, symbolic_shape).receptive_field(), values, output)
     exact = analyse(module, concrete)
-    out_shape = exact.graph.nodes[exact.graph.output].shape
-    spatial = spatial_flags(exact.graph)[exact.graph.output]
-    positions: list = _positions(out_shape, limit) if spatial else [None]
+    graph = exact.graphs[0]
+    target = graph.outputs[output]
+    state = exact.states()[0][target]
+    count = max(len(concrete) - 2, 0)
+    positions = _positions(state.layout, graph.shape_of(target), count, limit)
     cells = math.prod(concrete[2:])
-    method = method or ("gradient" if not _has_max_pool(module) else
+    method = method or ("gradient" if not _has_max_pool(exact) else
                         "bump" if cells <= CELL_BUMPS else "bump-axes")  # fmt: skip
     with one_thread():
-        theirs = torch_dependency(positive_copy(module), concrete, positions, method)
-    report, deps = FieldReport(len(positions), 0, method), Dependencies(exact)
+        theirs = torch_dependency(positive_copy(module), concrete,
+                                  [index for _, index in positions], method, output)  # fmt: skip
+    report, deps = FieldReport(len(positions), 0, method), Dependencies(exact, output)
     at_size = _AtSize(symbolic, values)
-    for pos, got in zip(positions, theirs):
-        ours = deps.of(pos)
-        _compare(report, pos, got, project(ours) if method == "bump-axes" else ours,
-                 at_size(pos or ()))  # fmt: skip
+    for (coords, index), got in zip(positions, theirs):
+        ours = deps.of(coords if index is not None else None)
+        _compare(report, coords, got, project(ours) if method == "bump-axes" else ours,
+                 at_size(coords))  # fmt: skip
     return report
 
 

@@ -30,8 +30,9 @@ linear on a strided input of 3 or more      the contiguous copy of its input it 
 dimensions                                  (instead of the input)
 ReLU, sigmoid, tanh, softmax                its output
 product of two tensors                      each operand, when the other needs a gradient
-GELU, SiLU, leaky ReLU, ReLU6, hardswish,   its input
-ELU
+GELU, SiLU, leaky ReLU, ReLU6, hardswish,   its input (ReLU6, hardtanh, SiLU, hardswish,
+ELU                                         hardsigmoid and mish applied in place: a copy
+                                            of their input)
 dropout (training)                          the scaled mask, in the activation dtype (one per
                                             entry; one per channel for ``Dropout2d``)
 addition, concatenation, flattening, mean,  nothing
@@ -108,6 +109,7 @@ SAVES: dict[str, tuple[object, ...]] = {
     "conv_transpose": ("input",),
     "linear": ("input",),
     "linear_strided": (("copy", "copy", None, False),),
+    "activation_copy": (("copy", "copy", None, False),),
     "instance_norm": ("input", ("stats", "stats", None, False), ("weight", "weights", None, False)),
     "avg_pool": ("input",),
     "adaptive_avg_pool": ("input",),

@@ -52,7 +52,7 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import sympy as sp
 
@@ -339,25 +339,81 @@ def _full(size: sp.Expr) -> int | None:
 
 
 #: one end of a field: ``(a, b)`` for the affine $a i + b$ with integer $a, b$ (the fast
-#: path of convolution and pooling chains), or any formula in :data:`INDEX`
-End = tuple[int, int] | sp.Expr
+#: path of convolution and pooling chains), any formula in :data:`INDEX`, or
+#: :class:`Extreme`, the least (or greatest) of several such ends
+End = Any
+
+
+@dataclass(frozen=True)
+class Extreme:
+    r"""The least (``low``) or greatest of several ends: the hull of branches joined by an
+    addition or a concatenation, kept as its candidates. Every map a field goes through is
+    applied to each candidate ($f(\min_c g_c) = \min_c f(g_c)$ for the composition of
+    ends), so SymPy's ``Min``/``Max`` are built once, when the formula is read."""
+
+    items: tuple
+    low: bool
 
 
 def _expr(end: End) -> sp.Expr:
+    if isinstance(end, Extreme):
+        return (sp.Min if end.low else sp.Max)(*(_expr(e) for e in end.items))
     return end[0] * INDEX + end[1] if isinstance(end, tuple) else end
 
 
 def _compose(outer: End, inner: End) -> End:
-    """``outer`` evaluated at ``inner``: $f(g(i))$."""
+    """``outer`` evaluated at ``inner``: $f(g(i))$ (``inner`` is a window's end)."""
+    if isinstance(outer, Extreme):
+        return _extreme_of([_compose(o, inner) for o in outer.items], outer.low)
     if isinstance(outer, tuple) and isinstance(inner, tuple):
         return (outer[0] * inner[0], outer[0] * inner[1] + outer[1])
     return sp.expand(_expr(outer).xreplace({INDEX: _expr(inner)}))
 
 
-def _extreme(a: End, b: End, low: bool) -> End:
+def _bounds(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
+    """Affine lower and upper bounds of ``expr`` (floors and ceilings within one of their
+    argument), or None when it has other functions."""
+    lower = expr.replace(sp.floor, lambda x: x - 1).replace(sp.ceiling, lambda x: x)
+    upper = expr.replace(sp.floor, lambda x: x).replace(sp.ceiling, lambda x: x + 1)
+    if lower.has(sp.Min, sp.Max, sp.Piecewise) or upper.has(sp.Min, sp.Max, sp.Piecewise):
+        return None
+    return sp.expand(lower), sp.expand(upper)
+
+
+def _nonnegative(expr: sp.Expr) -> bool:
+    r"""Proved $e \ge 0$ for every $i \ge 0$: an affine $a i + b$ with $a, b \ge 0$ (sizes
+    are positive)."""
+    slope = expr.coeff(INDEX)
+    rest = sp.expand(expr - slope * INDEX)
+    return (not rest.has(INDEX) and not slope.has(INDEX) and bool(slope.is_nonnegative)
+            and bool(rest.is_nonnegative))  # fmt: skip
+
+
+def _dominates(a: End, b: End, low: bool) -> bool:
+    """Proved: ``a`` never wins over ``b`` (``a >= b`` for a minimum), for every index."""
     if isinstance(a, tuple) and isinstance(b, tuple) and a[0] == b[0]:
-        return (a[0], min(a[1], b[1]) if low else max(a[1], b[1]))
-    return (sp.Min if low else sp.Max)(_expr(a), _expr(b))
+        return a[1] >= b[1] if low else a[1] <= b[1]
+    ba, bb = _bounds(_expr(a)), _bounds(_expr(b))
+    if ba is None or bb is None:
+        return False
+    return _nonnegative(ba[0] - bb[1]) if low else _nonnegative(bb[0] - ba[1])
+
+
+def _extreme_of(ends: Sequence[End], low: bool) -> End:
+    """The least (greatest) of ``ends``, candidates that never win left out."""
+    flat: list[End] = []
+    for e in ends:
+        flat += list(e.items) if isinstance(e, Extreme) else [e]
+    kept: list[End] = []
+    for e in flat:
+        if any(k == e or _dominates(e, k, low) for k in kept):
+            continue
+        kept = [k for k in kept if not _dominates(k, e, low)] + [e]
+    return kept[0] if len(kept) == 1 else Extreme(tuple(kept), low)
+
+
+def _extreme(a: End, b: End, low: bool) -> End:
+    return _extreme_of([a, b], low)
 
 
 @dataclass(frozen=True)
@@ -455,6 +511,20 @@ class Field:
         conditions = tuple((a.xreplace(at), b.xreplace(at), n) for a, b, n in self.conditions)
         lo, hi = self.interval(index)
         return Field(lo, hi, self.n, conditions, self.offsets, self.gaps, self.exact)
+
+    def choose(self, condition: sp.Basic, other: Field) -> Field:
+        """``self`` where ``condition`` holds and ``other`` elsewhere (an axis that is
+        broadcast for some sizes only: its size may be 1)."""
+        if condition is sp.true:
+            return self
+        if condition is sp.false:
+            return other
+        lo = sp.Piecewise((self.lo, condition), (other.lo, True))
+        hi = sp.Piecewise((self.hi, condition), (other.hi, True))
+        conditions = tuple(dict.fromkeys(self.conditions + other.conditions))
+        offsets = self.offsets if self.offsets == other.offsets else None
+        return Field(lo, hi, self.n, conditions, offsets, self.gaps or other.gaps,
+                     self.exact and other.exact)  # fmt: skip
 
     # -- composition ---------------------------------------------------------------------------
 

@@ -72,7 +72,9 @@ class LayerField:
 
     ``carried[a]``: whether input axis ``a`` lives on one of the output's axes (then output
     index $i$ along that axis sees ``fields[a].interval(i)``); otherwise ``fields[a]`` is the
-    union over all the output's entries. ``spatial``: every input axis is carried.
+    union over all the output's entries. ``spatial``: every input axis is carried. A tensor
+    that depends on no input entry (a parameter expanded, ``torch.zeros``) has no fields
+    (``fields == ()``, ``depends`` false).
     """
 
     path: str
@@ -85,7 +87,12 @@ class LayerField:
 
     @property
     def spatial(self) -> bool:
-        return all(self.carried)
+        return self.depends and all(self.carried)
+
+    @property
+    def depends(self) -> bool:
+        """Whether the output depends on some input entry at all."""
+        return bool(self.fields) or not self.carried
 
     @property
     def size(self) -> tuple[sp.Expr, ...]:
@@ -241,12 +248,14 @@ class Analysis:
     def receptive_field(self) -> ReceptiveField:
         rows: list[LayerField] = []
         outputs = []
+        count = max(len(self.input_shape) - 2, 0)
         for g, known in zip(self.graphs, self.states()):
-            rows += [_layer_field(n.path, n.kind, n.shape, known[Tensor(n.index)], n.case)
+            rows += [_layer_field(n.path, n.kind, n.shape, known[Tensor(n.index)], n.case, count)
                      for n in g.rows]  # fmt: skip
-            outputs.append((g.assumptions, tuple(
-                _layer_field(g.nodes[t.node].path, g.nodes[t.node].kind,
-                             g.shape_of(t), known[t], g.case) for t in g.outputs)))  # fmt: skip
+            returned = tuple(_layer_field(g.nodes[t.node].path, g.nodes[t.node].kind,
+                                          g.shape_of(t), known[t], g.case, count)
+                             for t in g.outputs)  # fmt: skip
+            outputs.append((g.assumptions, returned))
         return ReceptiveField(self.input_shape, tuple(rows), tuple(outputs))
 
     def cost(self) -> Cost:
@@ -276,13 +285,12 @@ class Analysis:
                       tuple(self.graphs))  # fmt: skip
 
 
-def _layer_field(path: str, kind: str, shape: Shape, state: State, case: int) -> LayerField:
-    fields = state.fields
-    if fields is None:
-        raise Refused(f"{path} ({kind}): depends on no entry of the input; it has no receptive "
-                      "field")  # fmt: skip
-    carried = tuple(a in state.layout for a in range(len(fields)))
-    return LayerField(path, kind, shape, fields, carried, case, state.layout)
+def _layer_field(path: str, kind: str, shape: Shape, state: State, case: int,
+                 count: int) -> LayerField:  # fmt: skip
+    if state.fields is None:
+        return LayerField(path, kind, shape, (), (False,) * count, case, state.layout)
+    carried = tuple(a in state.layout for a in range(count))
+    return LayerField(path, kind, shape, state.fields, carried, case, state.layout)
 
 
 def _total(graph: Graph, rows: Sequence[LayerCostRow]) -> LayerCost:

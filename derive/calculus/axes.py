@@ -28,7 +28,7 @@ from derive.receptive import Window, global_window
 
 __all__ = [
     "Axis", "Drop", "Out", "Flow", "Row", "same", "windowed", "broadcast", "reduced",
-    "permuted", "reshaped", "whole", "bound", "JOINED",
+    "permuted", "reshaped", "whole", "bound", "JOINED", "EQUAL",
 ]  # fmt: skip
 
 Shape = tuple[sp.Expr, ...]
@@ -67,6 +67,9 @@ Flow = tuple[Out, ...]
 #: the "window" of a concatenation axis: entries come from one operand or another (refused
 #: along an axis that carries the input's spatial coordinates)
 JOINED = "joined"
+#: the "window" of an axis torch requires to have the same size in operand and output
+#: (concatenation off its axis): entry by entry, whatever the formulas look like
+EQUAL = "equal"
 
 
 class Row:

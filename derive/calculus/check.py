@@ -47,6 +47,7 @@ __all__ = [
     "FieldReport",
     "one_thread",
     "positive_copy",
+    "fixed_statistics",
     "torch_dependency",
     "check_receptive_field",
     "check_cost",
@@ -110,6 +111,26 @@ def positive_copy(module: nn.Module, seed: int = 0) -> nn.Module:
                 m.running_mean.zero_()
                 m.running_var.fill_(1.0)
     return net
+
+
+def fixed_statistics(module: nn.Module) -> nn.Module:
+    """A copy whose instance norms normalise with fixed statistics (mean 0, variance 1).
+
+    An instance norm without running statistics makes every output read the whole map, and
+    it centres its output: with a ReLU after it, gradients and bumps stop seeing what the
+    output depends on (positivity no longer holds). The copy keeps the network's structure
+    (convolutions, poolings, skips, resampling) with entry-by-entry norms, so that its
+    fields can be checked position by position; the instance norm's own rule is checked on
+    networks where positivity holds.
+    """
+    net = copy.deepcopy(module)
+    for m in net.modules():
+        if isinstance(m, nn.modules.instancenorm._InstanceNorm) and not m.track_running_stats:
+            m.track_running_stats = True
+            m.register_buffer("running_mean", torch.zeros(m.num_features))
+            m.register_buffer("running_var", torch.ones(m.num_features))
+            m.register_buffer("num_batches_tracked", torch.tensor(0))
+    return net.eval()
 
 
 def _mask(grid: torch.Tensor) -> Mask:
@@ -287,6 +308,9 @@ def check_receptive_field(
     ``output`` picks the tensor of a forward returning several.
     """
     concrete = tuple(int(sp.sympify(d).xreplace(values)) for d in symbolic_shape)
+    if not 1 <= len(concrete) - 2 <= 2:
+        raise Refused(f"checks of receptive fields against torch need 1 or 2 spatial axes, "
+                      f"got input shape {concrete}")  # fmt: skip
     symbolic = _case_output(analyse(module, symbolic_shape).receptive_field(), values, output)
     exact = analyse(module, concrete)
     graph = exact.graphs[0]

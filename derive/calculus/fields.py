@@ -25,7 +25,7 @@ import sympy as sp
 
 from derive.calculus import rules
 from derive.calculus.analysis import State
-from derive.calculus.axes import JOINED, Out
+from derive.calculus.axes import EQUAL, JOINED, Out
 from derive.calculus.graph import Graph, Node, Refused, Tensor
 from derive.receptive import Field
 
@@ -126,13 +126,13 @@ def _operand(graph: Graph, node: Node, o: int, known: dict) -> tuple[State | Non
 
 
 def _seen(node: Node, f: Field, window: Any, n_in: sp.Expr, n_out: sp.Expr) -> Field:
+    """``f`` seen through one axis of a row: a window, entry by entry, or broadcast."""
     if window == JOINED:
         raise Refused(f"{node.label()}: concatenating along a spatial axis; derive has "
                       "receptive fields for concatenations along other axes only")  # fmt: skip
+    if window == EQUAL or window is None and _same(n_in, n_out):
+        return f
     if window is None:
-        if _same(n_in, n_out):
-            return f
-        if n_in == 1:
-            return f.at_index(0)
-        raise Refused(f"{node.label()}: cannot tell that sizes {n_in} and {n_out} agree")
+        # torch accepted: the sizes are equal, or this one is 1 and broadcast
+        return f.at_index(0) if n_in == 1 else f.at_index(0).choose(sp.Eq(n_in, 1), f)
     return f.through(window, n_out if window.kind == "transpose" else None)

@@ -25,6 +25,7 @@ from torch import nn
 
 from derive.calculus import resample
 from derive.calculus.axes import (
+    EQUAL,
     JOINED,
     Axis,
     Drop,
@@ -200,7 +201,7 @@ def _cat_flow(row: Row) -> tuple[Out, ...]:
     b = bound(row, ("tensors", "dim"), {"dim": 0})
     rank = len(row.y)
     d = b["dim"] % rank
-    axes = [tuple(Axis(k, t) for k in range(len(row.ins))) for t in range(rank)]
+    axes = [tuple(Axis(k, t, EQUAL) for k in range(len(row.ins))) for t in range(rank)]
     axes[d] = tuple(Axis(k, d, JOINED) for k in range(len(row.ins)))
     return (Out(tuple(axes)),)
 
@@ -313,10 +314,10 @@ def _start(row: Row, value: Any, n: sp.Expr) -> sp.Expr:
 
 
 def _slice_window(row: Row, item: slice, n: sp.Expr) -> Any:
+    if item.start is None and item.stop is None and item.step in (None, 1):
+        return None  # the whole axis
     step = sp.sympify(1 if item.step is None else item.step)
     start = sp.Integer(0) if item.start is None else _start(row, item.start, n)
-    if step == 1 and start == 0:
-        return None
     return affine_window(step, start)
 
 
@@ -327,17 +328,20 @@ def _trivial(row: Row) -> str:
 _register(Rule(_index_flow, _zero, _nothing, _trivial), "Tensor.__getitem__")
 
 
-def _chunk_flow(row: Row) -> tuple[Out, ...]:
-    name = row.node.kind
-    b = bound(row, ("input", "chunks" if name == "chunk" else "split_size_or_sections", "dim"),
-              {"dim": 0})  # fmt: skip
-    rank = len(row.x)
-    d = b["dim"] % rank
-    outs, offset = [], sp.Integer(0)
-    for y in row.outs:
-        outs.append(windowed(rank, {d: affine_window(1, offset)} if offset != 0 else {}))
-        offset = offset + y[d]
-    return tuple(outs)
+def _pieces_flow(size_name: str) -> Callable[[Row], tuple[Out, ...]]:
+    """``chunk``/``split``: piece ``k`` starts where the pieces before it end."""
+
+    def flow(row: Row) -> tuple[Out, ...]:
+        b = bound(row, ("input", size_name, "dim"), {"dim": 0})
+        rank = len(row.x)
+        d = b["dim"] % rank
+        outs, offset = [], sp.Integer(0)
+        for y in row.outs:
+            outs.append(windowed(rank, {d: affine_window(1, offset)}))
+            offset = offset + y[d]
+        return tuple(outs)
+
+    return flow
 
 
 def _unbind_flow(row: Row) -> tuple[Out, ...]:
@@ -348,7 +352,8 @@ def _unbind_flow(row: Row) -> tuple[Out, ...]:
                      (Drop(0, d, affine_window(0, k)),)) for k in range(len(row.outs)))
 
 
-_register(Rule(_chunk_flow, _zero, _nothing, "strided"), "chunk", "split")
+_register(Rule(_pieces_flow("chunks"), _zero, _nothing, "strided"), "chunk")
+_register(Rule(_pieces_flow("split_size_or_sections"), _zero, _nothing, "strided"), "split")
 _register(Rule(_unbind_flow, _zero, _nothing, "strided"), "unbind")
 
 # -- reductions ----------------------------------------------------------------------------------

@@ -144,7 +144,7 @@ def _graph(inputs: Sequence[Shape], layers: Sequence[Any], sources: Sequence[Any
             raise Refused(f"{label}: the trace has no data flow for this row")
         operands = tuple(_operand(label, o, len(inputs), r) for o in layer.call.operands)
         nodes.append(Node(len(nodes), layer.path, layer.kind, flat_shapes(layer.shape),
-                          operands, layer.call, layer.case))  # fmt: skip
+                          operands, layer.call, case))  # fmt: skip
     outputs = tuple(_operand("the forward's output", o, len(inputs), len(layers))
                     for o in sources)  # fmt: skip
     if any(isinstance(o, Const) for o in outputs):

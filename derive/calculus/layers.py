@@ -250,8 +250,28 @@ def _eval_dropout(row: Row) -> str | bool:
     return "same" if not row.module.training or row.module.p == 0 else False
 
 
+#: activations that, applied in place, keep a copy of their input (torch clones it)
+_COPIED = (nn.Hardtanh, nn.SiLU, nn.Hardswish, nn.Hardsigmoid, nn.Mish)
+
+
+def _copied(row: Row) -> bool:
+    import torch.nn.functional as F
+
+    if row.module is not None:
+        return isinstance(row.module, _COPIED)
+    return row.node.target in {F.hardtanh, F.relu6, F.silu, F.hardswish, F.hardsigmoid,
+                               F.mish, F.hardtanh_}  # fmt: skip
+
+
+def _input_activation_saves(row: Row) -> tuple[SavedTensor, ...]:
+    """Its input; applied in place, torch keeps a copy of it for some activations."""
+    if row.node.call is not None and row.node.call.inplace and _copied(row):
+        return saved("activation_copy", copy=numel(row.x))
+    return saved("input_activation")
+
+
 ACT_OUT = Rule(pointwise, elementwise, keeps("output_activation"))
-ACT_IN = Rule(pointwise, elementwise, keeps("input_activation"))
+ACT_IN = Rule(pointwise, elementwise, _input_activation_saves)
 _SOFTMAX = Rule(_softmax_flow, elementwise, keeps("output_activation"))
 _POOL_MAX = Rule(pool_flow, _pool_cost("max"), keeps("max_pool", outputs=lambda r: numel(r.y)))
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from derive.calculus import rules
 from derive.calculus.analysis import Analysis, State
+from derive.calculus.axes import EQUAL
 from derive.calculus.graph import Node, Refused, Tensor
 from derive.errors import ShapeError
 
@@ -163,7 +164,7 @@ class Dependencies:
 
 
 def _window_taps(window: Any, n_in: int, n_out: int) -> tuple:
-    if window is None:
+    if window is None or window == EQUAL:
         if n_in == n_out:
             return tuple((i,) for i in range(n_out))
         if n_in == 1:

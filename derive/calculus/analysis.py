@@ -96,8 +96,9 @@ class LayerField:
 
     @property
     def size(self) -> tuple[sp.Expr, ...]:
-        """$R$ per axis (``hi - lo + 1``)."""
-        return tuple(f.size for f in self.fields)
+        """$R$ per axis (``hi - lo + 1``; a number when it is proved the same for every
+        output index, as after a nearest upsampling joined with its input)."""
+        return tuple(_constant_in_index(f.size) for f in self.fields)
 
     @property
     def jump(self) -> tuple[sp.Expr | None, ...]:
@@ -113,6 +114,21 @@ class LayerField:
         """``(lo, hi)`` per axis for the output position ``index`` (default: symbolic $i$)."""
         index = index if index is not None else (INDEX,) * len(self.fields)
         return tuple(f.interval(i) for f, i in zip(self.fields, index))
+
+
+def _constant_in_index(expr: sp.Expr) -> sp.Expr:
+    """``expr`` as its value at $i = 0$ when that is proved for every $i \\ge 0$."""
+    if not expr.has(INDEX):
+        return expr
+    from derive.networks.quasi import for_all_sizes
+
+    at_zero = expr.xreplace({INDEX: 0})
+    shifted = sp.Dummy("j", integer=True, positive=True)
+    try:
+        same = for_all_sizes(sp.Eq(expr.xreplace({INDEX: shifted - 1}), at_zero))
+    except (TypeError, ValueError):  # a form the prover does not read
+        same = None
+    return at_zero if same is True else expr
 
 
 @dataclass(frozen=True)
@@ -156,6 +172,8 @@ class Cost:
     input_shape: Shape
     layers: tuple[LayerCostRow, ...]
     total: LayerCost
+    #: the total of each case (one for a forward without size branches)
+    cases: tuple[LayerCost, ...] = ()
 
     @property
     def params(self) -> sp.Expr:
@@ -201,21 +219,23 @@ class Memory:
     layers: tuple[LayerMemory, ...]
     cases: tuple[Graph, ...] = field(default=(), repr=False)
 
-    def _total(self, value: Any) -> sp.Expr:
-        per_case = [sp.Add(*(value(m) for m in self.layers if m.case == g.case))
-                    for g in self.cases] or [sp.Add(*(value(m) for m in self.layers))]  # fmt: skip
-        return _piecewise(per_case, self.cases)
+    def per_case(self, what: str) -> list[sp.Expr]:
+        """``"activation_bytes"`` or ``"saved_bytes"`` of each case."""
+        per = dtype_bytes(self.dtype)
+        value = (lambda m: m.elements * per if m.allocated else 0) if what == "activation_bytes" \
+            else (lambda m: m.kept_bytes())  # fmt: skip
+        return [sp.Add(*(value(m) for m in self.layers if m.case == g.case))
+                for g in self.cases] or [sp.Add(*(value(m) for m in self.layers))]  # fmt: skip
 
     @property
     def activation_bytes(self) -> sp.Expr:
         """Bytes of every newly allocated row output (views and in-place ones excluded)."""
-        per = dtype_bytes(self.dtype)
-        return self._total(lambda m: m.elements * per if m.allocated else 0)
+        return _piecewise(self.per_case("activation_bytes"), self.cases)
 
     @property
     def saved_bytes(self) -> sp.Expr:
         """Bytes of the distinct storages kept for backward (parameters excluded)."""
-        return self._total(lambda m: m.kept_bytes())
+        return _piecewise(self.per_case("saved_bytes"), self.cases)
 
 
 @dataclass
@@ -272,7 +292,7 @@ class Analysis:
             rows += case_rows
         total = LayerCost(*(_piecewise([getattr(t, name) for t in totals], self.graphs)
                             for name in ("params", "macs", "other", "backward_macs")))  # fmt: skip
-        return Cost(self.input_shape, tuple(rows), total)
+        return Cost(self.input_shape, tuple(rows), total, tuple(totals))
 
     def memory(self, dtype: str = "float32", input_requires_grad: bool = False) -> Memory:
         from derive.calculus.memory import memory_rows

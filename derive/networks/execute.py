@@ -37,6 +37,7 @@ from derive.networks.bind import HANDLERS, Handler
 from derive.networks.branches import DECIDER, PATH, Path
 from derive.networks.decompose import MODE
 from derive.networks.flow import Call, Written, call_of, in_place, mark, source, tensors_in
+from derive.networks.memo import MISS, LayerMemo
 from derive.networks.rules import Constraint, Site
 from derive.networks.symbolic import SymTensor, Unsupported, unwrap
 
@@ -151,6 +152,7 @@ class _Run:
         self.outcome = Outcome(path)
         self.frames: list[_Frame] = []
         self.used: set[int] = set()
+        self.memo = LayerMemo()
 
     def use(self, values: Any) -> None:
         """Mark the derive tensors among ``values`` as read by an operation."""
@@ -367,7 +369,7 @@ class Machine:
                 run.use((args, kwargs))
             value = (
                 self._apply(rule, module, frame, args, kwargs) if rule is not None
-                else forward(*args, **kwargs)
+                else self._forward(run, frame, module, forward, args, kwargs)
             )  # fmt: skip
         except Unsupported as exc:
             raise _located(exc, frame.label()) from None
@@ -378,6 +380,27 @@ class Machine:
         finally:
             run.exit(frame, value)
         run.check_used(frame, args, kwargs, value)
+        return value
+
+    @staticmethod
+    def _forward(run: _Run, frame: _Frame, module: nn.Module, forward: Callable[..., Any],
+                 args: tuple, kwargs: dict) -> Any:  # fmt: skip
+        """``forward(*args, **kwargs)``; a torch layer applied again to inputs of the same
+        shapes is answered from its first application (:mod:`derive.networks.memo`)."""
+        if not frame.layer or frame.hidden:
+            return forward(*args, **kwargs)
+        key = run.memo.key(module, args, kwargs)
+        if key is None:
+            return forward(*args, **kwargs)
+        outcome = run.outcome
+        value = run.memo.replay(key, frame.path, outcome.static)
+        if value is not MISS:
+            run.use((args, kwargs))
+            return value
+        decisions, hints = len(outcome.path.decisions), len(outcome.static)
+        value = forward(*args, **kwargs)
+        if len(outcome.path.decisions) == decisions:
+            run.memo.store(key, value, outcome.static[hints:])
         return value
 
     def _apply(self, rule: ModuleRule, module: nn.Module, frame: _Frame, args: tuple,

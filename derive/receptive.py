@@ -295,6 +295,8 @@ def interpolate_window(mode: str, scale: Dim, size: Dim, align_corners: bool = F
     ((0,), (0, 1), (0, 1), (1, 2), (1, 2), (2,))
     """
     r, n = sp.sympify(scale), as_dim(size, "size")
+    if n == 1:
+        return global_window(1)  # every output reads the one entry (x is clamped to it)
     if mode in ("nearest", "nearest-exact"):
         x = (INDEX + (sp.Rational(1, 2) if mode == "nearest-exact" else 0)) * r
         lo = hi = sp.floor(x)

@@ -102,8 +102,13 @@ class LayerField:
 
     @property
     def jump(self) -> tuple[sp.Expr | None, ...]:
-        """$J$ per axis (``None`` where the field is not affine in $i$ or not carried)."""
-        return tuple(f.jump if c else None for f, c in zip(self.fields, self.carried))
+        """$J$ per axis (``None`` where the field is not affine in $i$, not carried, or
+        carried on an axis of one entry, where no next index exists)."""
+        out = []
+        for a, (f, c) in enumerate(zip(self.fields, self.carried)):
+            one = c and self.layout and self.shape[self.layout.index(a)] == 1
+            out.append(f.jump if c and not one else None)
+        return tuple(out)
 
     @property
     def start(self) -> tuple[sp.Expr, ...]:

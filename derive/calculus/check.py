@@ -29,16 +29,14 @@ import math
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import sympy as sp
 import torch
-from sympy.printing.pycode import PythonCodePrinter
 from torch import nn
 
 from derive.calculus.analysis import analyse
-from derive.calculus.graph import Refused
+from derive.calculus.graph import Refused, Tensor
 from derive.calculus.seen import Dependencies, Mask, hull
 from derive.receptive import INDEX
 
@@ -50,6 +48,7 @@ __all__ = [
     "fixed_statistics",
     "torch_dependency",
     "check_receptive_field",
+    "check_row_fields",
     "check_cost",
     "check_memory",
     "random_network",
@@ -89,13 +88,15 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _has_max_pool(analysis: Any) -> bool:
-    """Whether a row of the network takes a maximum (its gradient reaches one entry)."""
+def _has_max_pool(analysis: Any, upto: int | None = None) -> bool:
+    """Whether a row of the network (up to node ``upto``) takes a maximum (its gradient
+    reaches one entry)."""
     import torch.nn.functional as F
 
     kinds = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)
     functions = {getattr(F, f"{k}max_pool{d}d") for k in ("", "adaptive_") for d in (1, 2, 3)}
-    return any(isinstance(n.module, kinds) or n.target in functions for n in analysis.nodes)
+    return any(isinstance(n.module, kinds) or n.target in functions for n in analysis.nodes
+               if upto is None or n.index <= upto)  # fmt: skip
 
 
 def positive_copy(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -248,25 +249,10 @@ def _product(ranges: list[range]) -> list[tuple[int, ...]]:
     return list(itertools.product(*ranges))
 
 
-class _ExactPrinter(PythonCodePrinter):
-    """Python code whose fractions are :class:`fractions.Fraction` (exact floors)."""
-
-    def _print_Rational(self, expr: sp.Rational) -> str:
-        return f"Fraction({expr.p}, {expr.q})"
-
-    def _print_Half(self, expr: sp.Rational) -> str:
-        return self._print_Rational(expr)
-
-
-def _exact_function(expr: sp.Basic) -> Any:
-    """``expr`` (in :data:`INDEX`) as a Python function computing exactly on integers."""
-    return sp.lambdify(INDEX, expr, modules=[{"Fraction": Fraction, "math": math}, "math"],
-                       printer=_ExactPrinter)  # fmt: skip
-
-
 class _AtSize:
-    """derive's symbolic field of a layer, at sizes ``values``, as exact functions of $i$
-    (SymPy arithmetic on integers: floating point would misplace a floor)."""
+    """derive's symbolic field of a layer, at sizes ``values``, evaluated exactly at each
+    $i$ (:func:`derive.networks.quasi.evaluate`, rational arithmetic: floating point would
+    misplace a floor)."""
 
     def __init__(self, layer: Any, values: dict) -> None:
         self.carried = layer.carried
@@ -274,15 +260,20 @@ class _AtSize:
         for f in layer.fields:
             lo, hi = (sp.sympify(v).xreplace(values) for v in f.interval())
             inside = f.interior().xreplace(values) if layer.spatial else sp.false
-            self.axes.append(tuple(_exact_function(e) for e in (lo, hi, inside)))
+            self.axes.append((lo, hi, inside))
 
     def __call__(self, coords: tuple[int, ...]) -> list[tuple[int, int, bool]]:
         """``(lo, hi, interior)`` per axis at the output position with ``coords`` (one per
         carried axis)."""
+        from derive.networks.quasi import evaluate
+
         given = iter(coords)
         pos = [next(given) if c else 0 for c in self.carried]
-        return [(int(lo(i)), int(hi(i)), bool(inside(i))) for (lo, hi, inside), i in
-                zip(self.axes, pos)]  # fmt: skip
+        out = []
+        for (lo, hi, inside), i in zip(self.axes, pos):
+            at = {INDEX: i}
+            out.append((int(evaluate(lo, at)), int(evaluate(hi, at)), bool(evaluate(inside, at))))
+        return out
 
 
 def _case_output(rf: Any, values: dict, output: int) -> Any:
@@ -291,6 +282,14 @@ def _case_output(rf: Any, values: dict, output: int) -> Any:
         if all(sp.sympify(a).xreplace(values) == sp.true for a in assumptions):
             return fields[output]
     raise Refused(f"no case of the forward holds at {values}")
+
+
+def _concrete_shape(symbolic_shape: Sequence[object], values: dict) -> tuple[int, ...]:
+    concrete = tuple(int(sp.sympify(d).xreplace(values)) for d in symbolic_shape)
+    if not 1 <= len(concrete) - 2 <= 2:
+        raise Refused(f"checks of receptive fields against torch need 1 or 2 spatial axes, "
+                      f"got input shape {concrete}")  # fmt: skip
+    return concrete
 
 
 def check_receptive_field(
@@ -307,24 +306,53 @@ def check_receptive_field(
     for it, then evaluated. ``limit`` caps the number of output positions (spread evenly);
     ``output`` picks the tensor of a forward returning several.
     """
-    concrete = tuple(int(sp.sympify(d).xreplace(values)) for d in symbolic_shape)
-    if not 1 <= len(concrete) - 2 <= 2:
-        raise Refused(f"checks of receptive fields against torch need 1 or 2 spatial axes, "
-                      f"got input shape {concrete}")  # fmt: skip
+    concrete = _concrete_shape(symbolic_shape, values)
     symbolic = _case_output(analyse(module, symbolic_shape).receptive_field(), values, output)
     exact = analyse(module, concrete)
+    target = exact.graphs[0].outputs[output]
+    return _check_target(module, symbolic, values, exact, target, limit, method, output)
+
+
+def check_row_fields(
+    module: nn.Module,
+    symbolic_shape: Sequence[object],
+    values: dict[sp.Symbol, int],
+    rows: Sequence[tuple[str, nn.Module]],
+    limit: int | None = None,
+) -> list[FieldReport]:
+    """:func:`check_receptive_field` of several rows of one network, traced twice in all
+    (symbolic and at ``values``). ``rows`` pairs a submodule's path with the module torch
+    runs to read that submodule's output (the network cut after it); derive's side is the
+    last row of that submodule (a prefix of ``module``'s rows)."""
+    concrete = _concrete_shape(symbolic_shape, values)
+    fields = analyse(module, symbolic_shape).receptive_field().layers
+    exact = analyse(module, concrete)
     graph = exact.graphs[0]
-    target = graph.outputs[output]
+    out = []
+    for path, prefix in rows:
+        k = max(j for j, n in enumerate(graph.rows)
+                if n.path == path or n.path.startswith(path + "."))  # fmt: skip
+        out.append(_check_target(prefix, fields[k], values, exact, Tensor(graph.inputs + k),
+                                 limit, None, 0))  # fmt: skip
+    return out
+
+
+def _check_target(module: nn.Module, symbolic: Any, values: dict, exact: Any, target: Any,
+                  limit: int | None, method: str | None, output: int) -> FieldReport:  # fmt: skip
+    """``module``'s output (torch) against the tensor ``target`` of ``exact`` (derive's
+    analysis at the sizes ``values``) and its symbolic field ``symbolic``."""
+    graph = exact.graphs[0]
+    concrete = tuple(int(d) for d in graph.nodes[0].shape)
     state = exact.states()[0][target]
     count = max(len(concrete) - 2, 0)
     positions = _positions(state.layout, graph.shape_of(target), count, limit)
     cells = math.prod(concrete[2:])
-    method = method or ("gradient" if not _has_max_pool(exact) else
+    method = method or ("gradient" if not _has_max_pool(exact, target.node) else
                         "bump" if cells <= CELL_BUMPS else "bump-axes")  # fmt: skip
     with one_thread():
         theirs = torch_dependency(positive_copy(module), concrete,
                                   [index for _, index in positions], method, output)  # fmt: skip
-    report, deps = FieldReport(len(positions), 0, method), Dependencies(exact, output)
+    report, deps = FieldReport(len(positions), 0, method), Dependencies(exact, target=target)
     at_size = _AtSize(symbolic, values)
     for (coords, index), got in zip(positions, theirs):
         ours = deps.of(coords if index is not None else None)

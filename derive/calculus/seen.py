@@ -81,11 +81,12 @@ class Dependencies:
     ['0b0', '0b1010', '0b0', '0b1010', '0b0']
     """
 
-    def __init__(self, analysis: Analysis, output: int = 0) -> None:
+    def __init__(self, analysis: Analysis, output: int = 0, target: Tensor | None = None
+                 ) -> None:  # fmt: skip
         if len(analysis.graphs) != 1:
             raise Refused("exact dependency sets need concrete sizes (one case)")
         self.graph = graph = analysis.graphs[0]
-        self.target = graph.outputs[output]
+        self.target = target if target is not None else graph.outputs[output]
         self.states = analysis.states()[0]
         self.count = max(len(graph.nodes[0].shape) - 2, 0)
         self.edges: dict[Tensor, list[tuple[Tensor, int, tuple, list[int]]]] = {}

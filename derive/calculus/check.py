@@ -256,6 +256,7 @@ class _AtSize:
 
     def __init__(self, layer: Any, values: dict) -> None:
         self.carried = layer.carried
+        values = {k: sp.Integer(v) for k, v in values.items()}
         self.axes = []
         for f in layer.fields:
             lo, hi = (sp.sympify(v).xreplace(values) for v in f.interval())

@@ -102,3 +102,16 @@ def test_a_forward_that_branches_has_columns_per_case(capsys: pytest.CaptureFixt
     add_rows = [line for line in out.splitlines() if line.startswith("add ")]
     assert len(add_rows) == 4 and all(" 3 x 3 " in line for line in add_rows)
 
+
+
+def test_a_column_derive_refuses_is_named_not_dropped(capsys: pytest.CaptureFixture) -> None:
+    out = _run(capsys, "derive.networks.zoo:ViT", "--input", "1,3,H,W", "--receptive-field",
+               "--cost")  # fmt: skip
+    assert "no cost columns: encoder (TransformerEncoder): derive has no cost rule" in out
+    embed = next(line for line in out.splitlines() if line.startswith("embed "))
+    assert "8 x 8" in embed and embed.split()[-2:] == ["-", "-"]
+    add = next(line for line in out.splitlines() if line.startswith("add "))
+    assert "Piecewise" not in add and " if " in add  # a size that differs, in pieces
+    payload = json.loads(_run(capsys, "derive.networks.zoo:ViT", "--input", "1,3,H,W",
+                              "--cost", "--json"))  # fmt: skip
+    assert "TransformerEncoder" in payload["refused"]["cost"]

@@ -221,3 +221,29 @@ def test_a_skip_behind_an_isinstance_test_is_composed() -> None:
     values = {H: 11, W: 9}
     assert check_receptive_field(net, (1, 1, H, W), values).disagreements == []
     assert check_memory(net, (N, 1, H, W), {**values, N: 2}) == []
+
+
+class _StaleView(nn.Module):
+    def forward(self, x: Tensor) -> Tensor:
+        y = x.view(x.shape[0], -1)
+        x.relu_()  # y now reads the changed values too
+        return y * 2
+
+
+class _WrittenInto(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.conv(x)
+        y[:, 0] = 0
+        return y + 1
+
+
+def test_data_flow_derive_cannot_follow_is_refused() -> None:
+    """An in-place write through another view, or into a slice: refused, never composed."""
+    with pytest.raises(Refused, match="changed in place after it was made"):
+        derive.cost(nn.Sequential(nn.Conv2d(1, 1, 3), _StaleView()), (1, 1, H, W))
+    with pytest.raises(Refused, match="writes into it in place"):
+        derive.receptive_field(_WrittenInto(), (1, 1, H, W))

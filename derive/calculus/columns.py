@@ -38,6 +38,8 @@ class Columns:
     json: list[dict[str, Any]] = field(default_factory=list)
     totals: dict[str, str] = field(default_factory=dict)
     totals_sympy: dict[str, str] = field(default_factory=dict)
+    #: the columns derive refuses for this network, and why (their cells are ``-``)
+    refused: dict[str, str] = field(default_factory=dict)
 
 
 def _axes(values: Sequence[Any]) -> str:
@@ -80,28 +82,56 @@ def _cases(values: Sequence[Any]) -> tuple[str, str]:
             "; ".join(f"case {k + 1}: {v}" for k, v in enumerate(values)))  # fmt: skip
 
 
+def _refused(headers: list[str]) -> tuple[list[str], None, Callable]:
+    return headers, None, lambda r: (["-"] * len(headers), {})
+
+
 def _parts(a: Any, out: Columns, receptive_field: bool, cost: bool, memory: bool,
-           dtype: str) -> list[tuple[list[str], Sequence[Any], Callable]]:  # fmt: skip
-    parts: list[tuple[list[str], Sequence[Any], Callable]] = []
-    if receptive_field:
-        parts.append((["receptive field", "jump", "start"], a.receptive_field().layers,
-                      _field_cells))  # fmt: skip
-    if cost:
-        c = a.cost()
-        parts.append((["params", "MACs"], c.layers, lambda r: (
-            [text(r.cost.params), text(r.cost.macs)],
-            _formulas({"params": r.cost.params, "macs": r.cost.macs, "flops": r.cost.flops}))))
-        for name in ("params", "macs", "flops", "backward_flops"):
-            out.totals[name], out.totals_sympy[name] = _cases(
-                [getattr(t, name) for t in c.cases])  # fmt: skip
-    if memory:
-        m = a.memory(dtype)
-        parts.append((["activation", f"kept ({dtype} bytes)"], m.layers, lambda r: (
-            [text(r.elements), text(r.kept_bytes())],
-            _formulas({"activation_elements": r.elements, "kept_bytes": r.kept_bytes()}))))
-        for name in ("activation_bytes", "saved_bytes"):
-            out.totals[name], out.totals_sympy[name] = _cases(m.per_case(name))
+           dtype: str) -> list[tuple[list[str], Sequence[Any] | None, Callable]]:  # fmt: skip
+    """The columns asked for; one derive refuses for this network is ``-`` with its reason
+    in :attr:`Columns.refused`."""
+    from derive.calculus.graph import Refused
+
+    parts: list[tuple[list[str], Sequence[Any] | None, Callable]] = []
+    for name, wanted, build in (("receptive field", receptive_field, _field_part),
+                                ("cost", cost, _cost_part), ("memory", memory, _memory_part)):
+        if not wanted:
+            continue
+        try:
+            parts.append(build(a, out, dtype))
+        except Refused as exc:
+            out.refused[name] = str(exc)
+            parts.append(_refused(_HEADERS[name](dtype)))
     return parts
+
+
+_HEADERS: dict[str, Callable[[str], list[str]]] = {
+    "receptive field": lambda d: ["receptive field", "jump", "start"],
+    "cost": lambda d: ["params", "MACs"],
+    "memory": lambda d: ["activation", f"kept ({d} bytes)"],
+}
+
+
+def _field_part(a: Any, out: Columns, dtype: str) -> tuple:
+    return _HEADERS["receptive field"](dtype), a.receptive_field().layers, _field_cells
+
+
+def _cost_part(a: Any, out: Columns, dtype: str) -> tuple:
+    c = a.cost()
+    for name in ("params", "macs", "flops", "backward_flops"):
+        out.totals[name], out.totals_sympy[name] = _cases([getattr(t, name) for t in c.cases])
+    return _HEADERS["cost"](dtype), c.layers, lambda r: (
+        [text(r.cost.params), text(r.cost.macs)],
+        _formulas({"params": r.cost.params, "macs": r.cost.macs, "flops": r.cost.flops}))
+
+
+def _memory_part(a: Any, out: Columns, dtype: str) -> tuple:
+    m = a.memory(dtype)
+    for name in ("activation_bytes", "saved_bytes"):
+        out.totals[name], out.totals_sympy[name] = _cases(m.per_case(name))
+    return _HEADERS["memory"](dtype), m.layers, lambda r: (
+        [text(r.elements), text(r.kept_bytes())],
+        _formulas({"activation_elements": r.elements, "kept_bytes": r.kept_bytes()}))
 
 
 def columns(
@@ -127,7 +157,7 @@ def columns(
             if index is None:
                 cells += [""] * len(headers)
                 continue
-            c_, f_ = cell(records[index])
+            c_, f_ = cell(None if records is None else records[index])
             cells += c_
             fields.update(f_)
         out.cells.append(cells)

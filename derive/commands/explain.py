@@ -90,9 +90,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def _shape_text(shape: Any, show: Any = None) -> str:
     """A shape as text, each size printed by ``show`` (:func:`derive.printing.text`: the
     reader's form, proved equal to the engine's expression)."""
-    from derive.printing import text
-
-    show = show or text
+    show = show or _formula
     if shape is None:
         return "(differs between the cases)"
     if shape and isinstance(shape[0], tuple):
@@ -120,6 +118,10 @@ def _formula(expr: Any) -> str:
     if isinstance(expr, (sp.Eq, sp.Ne)):
         sign = " = " if isinstance(expr, sp.Eq) else " != "
         return _side(expr.lhs) + sign + _side(expr.rhs)
+    if isinstance(expr, sp.Piecewise):  # a size that differs between sizes: each piece
+        pieces = [_formula(v) if c is sp.true else f"{_formula(v)} if {_formula(c)}"
+                  for v, c in expr.args]  # fmt: skip
+        return "(" + "; else ".join(pieces) + ")"
     return text(expr)
 
 
@@ -214,6 +216,7 @@ def _text(t: Any, admissible: Any, spec: Any, calc: Any = None) -> str:
     out += ["", f"output: {_shape_text(t.output)}"]
     if calc is not None:
         out += [f"total {k.replace('_', ' ')}: {v}" for k, v in calc.totals.items()]
+        out += [f"no {k} columns: {why}" for k, why in calc.refused.items()]
     if len(t.cases) > 1:
         out += ["", f"the forward branches on sizes: {len(t.cases)} cases, each assuming:"]
         out += [f"  case {i + 1}: {_assumed(c)}" for i, c in enumerate(t.cases)]
@@ -272,6 +275,8 @@ def _payload(
     if calc is not None and calc.totals:
         payload["totals"] = calc.totals
         payload["totals_sympy"] = calc.totals_sympy
+    if calc is not None and calc.refused:
+        payload["refused"] = calc.refused
     if spec is not None:
         payload["export"] = {"code": spec.text(), "complete": spec.complete,
                              "notes": list(spec.notes)}  # fmt: skip

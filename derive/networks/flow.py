@@ -133,7 +133,7 @@ def call_of(target: Any, args: tuple, kwargs: dict, inplace: bool = False) -> Ca
 
 _AUGMENTED = frozenset(f"__i{op}__" for op in (
     "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor", "lshift",
-    "rshift", "matmul", "div"))  # fmt: skip
+    "rshift", "matmul", "div")) | {"__setitem__"}  # fmt: skip
 
 
 @functools.lru_cache(maxsize=512)
@@ -147,7 +147,8 @@ def _inplace_position(func: Any) -> int | None:
 
 def in_place(func: Any, args: tuple, kwargs: dict) -> bool:
     """Whether calling torch's ``func`` so writes into its first argument: a trailing
-    underscore (``add_``), an augmented assignment (``__iadd__``), or ``inplace=True``."""
+    underscore (``add_``), an augmented assignment (``__iadd__``), an item assignment
+    (``x[i] = v``), or ``inplace=True``."""
     name = getattr(func, "__name__", "") or ""
     if name in _AUGMENTED:
         return True

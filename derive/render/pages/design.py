@@ -77,9 +77,8 @@ def _field_cells(layer: Any) -> list[str]:
         spans = r" \times ".join(f"[{latex(lo)}, {latex(hi)}]" for lo, hi in layer.interval())
         return [_math(spans), ""]
     size = r" \times ".join(latex(v) for v in layer.size)
-    jumps = set(layer.jump)
-    jump = latex(next(iter(jumps))) if len(jumps) == 1 else r" \times ".join(
-        latex(v) for v in layer.jump)  # fmt: skip
+    shown = ["-" if v is None else latex(v) for v in layer.jump]  # None: an axis of one entry
+    jump = shown[0] if len(set(shown)) == 1 else r" \times ".join(shown)
     return [_math(size), _math(jump)]
 
 

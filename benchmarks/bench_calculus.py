@@ -74,7 +74,7 @@ import sys, time
 sys.path.insert(0, {bench!r})
 from bench_calculus import derive_all, resnet50, torch_flops, SAMPLE
 import torch
-import derive.calculus.analysis, derive.calculus.fields, derive.calculus.memory
+import derive.calculus.analysis, derive.calculus.fields, derive.calculus.kept
 import derive.calculus.functions, derive.networks.trace, derive.networks.handlers
 import sympy.tensor.tensor  # SymPy imports it (~0.15 s) at the first sum of a process
 net = resnet50()

@@ -247,3 +247,16 @@ def test_data_flow_derive_cannot_follow_is_refused() -> None:
         derive.cost(nn.Sequential(nn.Conv2d(1, 1, 3), _StaleView()), (1, 1, H, W))
     with pytest.raises(Refused, match="writes into it in place"):
         derive.receptive_field(_WrittenInto(), (1, 1, H, W))
+
+
+def test_package_functions_are_not_shadowed_by_submodules() -> None:
+    """derive.calculus.memory, cost, receptive_field stay functions once analyses ran."""
+    import importlib
+
+    net = nn.Sequential(nn.Conv2d(1, 1, 3))
+    derive.memory(net, (1, 1, H, W))
+    derive.receptive_field(net, (1, 1, H, W))
+    calculus = importlib.import_module("derive.calculus")
+    for name in calculus.__all__:
+        assert callable(getattr(calculus, name)) and not isinstance(
+            getattr(calculus, name), type(calculus)), name  # fmt: skip

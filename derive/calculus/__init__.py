@@ -15,7 +15,7 @@ as a graph of rows and the tensors they read), :mod:`~derive.calculus.axes` (how
 axes), :mod:`~derive.calculus.rules` with :mod:`~derive.calculus.layers`,
 :mod:`~derive.calculus.functions` and :mod:`~derive.calculus.resample` (each row's rule),
 :mod:`~derive.calculus.analysis`, :mod:`~derive.calculus.fields` and
-:mod:`~derive.calculus.memory` (the three analyses), :mod:`~derive.calculus.seen` (exact
+:mod:`~derive.calculus.kept` (the three analyses), :mod:`~derive.calculus.seen` (exact
 dependency sets at concrete sizes), :mod:`~derive.calculus.check` (the checks against torch).
 """
 

@@ -300,7 +300,7 @@ class Analysis:
         return Cost(self.input_shape, tuple(rows), total, tuple(totals))
 
     def memory(self, dtype: str = "float32", input_requires_grad: bool = False) -> Memory:
-        from derive.calculus.memory import memory_rows
+        from derive.calculus.kept import memory_rows
 
         dtype_bytes(dtype)
         rows: list[LayerMemory] = []

@@ -25,9 +25,6 @@ $$
 Its backward pass does the same number again for the gradient with respect to the input
 (when the input needs one) and again for the gradient with respect to the weight.
 
->>> import functools
-
-import sympy as sp
 >>> H, W = sp.symbols("H W", integer=True, positive=True)
 >>> c = conv_cost(1, 3, 8, (3, 3), (H, W))
 >>> c.params, c.macs, c.flops, c.other

@@ -23,13 +23,21 @@ batch norm (training)                       its input, and the mean and inverse 
                                             evaluation mode: its input)
 group norm, layer norm                      its input, and a mean and an inverse standard
                                             deviation per normalised group
+instance norm (no running statistics)       its input, a mean and an inverse standard
+                                            deviation per sample and channel, and (affine)
+                                            the weight repeated per sample
+linear on a strided input of 3 or more      the contiguous copy of its input it multiplies
+dimensions                                  (instead of the input)
 ReLU, sigmoid, tanh, softmax                its output
-GELU, SiLU, leaky ReLU, ReLU6, hardswish,   its input
-ELU
+product of two tensors                      each operand, when the other needs a gradient
+GELU, SiLU, leaky ReLU, ReLU6, hardswish,   its input (ReLU6, hardtanh, SiLU, hardswish,
+ELU                                         hardsigmoid and mish applied in place: a copy
+                                            of their input)
 dropout (training)                          the scaled mask, in the activation dtype (one per
                                             entry; one per channel for ``Dropout2d``)
 addition, concatenation, flattening, mean,  nothing
-scalar multiplication
+scalar multiplication, padding,
+interpolation, views
 ==========================================  =================================================
 
 The memory kept for backward is the sum over the *distinct* tensors kept: a ReLU's output
@@ -100,6 +108,9 @@ SAVES: dict[str, tuple[object, ...]] = {
     "conv": ("input",),
     "conv_transpose": ("input",),
     "linear": ("input",),
+    "linear_strided": (("copy", "copy", None, False),),
+    "activation_copy": (("copy", "copy", None, False),),
+    "instance_norm": ("input", ("stats", "stats", None, False), ("weight", "weights", None, False)),
     "avg_pool": ("input",),
     "adaptive_avg_pool": ("input",),
     "max_pool": ("input", ("indices", "outputs", "int64", False)),
@@ -114,6 +125,10 @@ SAVES: dict[str, tuple[object, ...]] = {
 }
 
 
+#: tensors of its own that an operation keeps only in some configurations (count 0: none)
+_OPTIONAL = ("weights", "copy")
+
+
 def saved(
     op: str,
     *,
@@ -121,6 +136,8 @@ def saved(
     outputs: sp.Expr | int = 0,
     stats: sp.Expr | int = 0,
     mask: sp.Expr | int = 0,
+    weights: sp.Expr | int = 0,
+    copy: sp.Expr | int = 0,
 ) -> tuple[SavedTensor, ...]:
     """What ``op`` (a key of :data:`SAVES`) keeps; counts of its own tensors by keyword.
 
@@ -135,14 +152,15 @@ def saved(
     """
     if op not in SAVES:
         raise ShapeError(f"derive does not know what {op} keeps for backward")
-    counts = {"outputs": outputs, "stats": 2 * sp.sympify(stats), "mask": mask}
+    counts = {"outputs": outputs, "stats": 2 * sp.sympify(stats), "mask": mask,
+              "weights": weights, "copy": copy}
     out = []
     for item in SAVES[op]:
         if isinstance(item, str):
             out.append(SavedTensor(item))
             continue
         role, key, dtype, only_training = item  # type: ignore[misc]
-        if only_training and not training:
+        if only_training and not training or key in _OPTIONAL and counts[key] == 0:
             continue
         out.append(SavedTensor(role, sp.sympify(counts[key]), dtype))
     return tuple(out)

@@ -49,9 +49,10 @@ is computed exactly at concrete sizes by :meth:`Window.taps` (the engine's windo
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import sympy as sp
 
@@ -68,6 +69,8 @@ __all__ = [
     "adaptive_window",
     "pointwise_window",
     "global_window",
+    "affine_window",
+    "interpolate_window",
     "Field",
     "DENSE",
 ]
@@ -75,7 +78,8 @@ __all__ = [
 #: the output index $i$ in every formula of this module
 INDEX = sp.Symbol("i", integer=True, nonnegative=True)
 
-WindowKind = Literal["conv", "transpose", "adaptive", "pointwise", "global"]
+WindowKind = Literal["conv", "transpose", "adaptive", "pointwise", "global", "affine",
+                     "interpolate"]
 
 #: :attr:`Field.offsets` when an interior output reads every entry of its interval
 DENSE = -1
@@ -100,6 +104,8 @@ class Window:
     params: tuple[sp.Expr, ...] = ()
     #: ``((a, b), (c, e))`` when ``lo`` is $a i + b$ and ``hi`` is $c i + e$ with integers
     lin: tuple[tuple[int, int], tuple[int, int]] | None = None
+    #: false when ``[lo, hi]`` is only an outer bound of what output $i$ reads
+    exact: bool = True
 
     def ends(self) -> tuple[End, End]:
         """``(lo, hi)`` as :data:`End` values (affine pairs when they are)."""
@@ -121,6 +127,8 @@ class Window:
         ((0,), (0,), (0, 1), (1,), (1,))
         """
         ints = [_int(v) for v in self.params]
+        if self.kind == "interpolate":
+            ints = [0]
         if any(v is None for v in ints):
             raise ShapeError(f"exact taps need numeric layer parameters, got {self.params}")
         if self.kind == "conv":
@@ -135,6 +143,12 @@ class Window:
             return tuple((i,) for i in range(n_out))
         if self.kind == "global":
             return tuple(tuple(range(n_in)) for _ in range(n_out))
+        if self.kind == "affine":
+            step, offset = ints
+            return tuple(tuple(j for j in (step * i + offset,) if 0 <= j < n_in)
+                         for i in range(n_out))  # fmt: skip
+        if self.kind == "interpolate":
+            return tuple(_interpolation_taps(self.params, i, n_in) for i in range(n_out))
         lo_hi = [self.at(i) for i in range(n_out)]  # adaptive pooling: the bins
         return tuple(tuple(range(int(a), int(b) + 1)) for a, b in lo_hi)
 
@@ -238,6 +252,85 @@ def global_window(size: Dim) -> Window:
     return Window("global", sp.Integer(0), n - 1, (n,))
 
 
+def affine_window(step: Dim, offset: Dim) -> Window:
+    r"""Output $i$ reads the one entry $s i + o$: padding by $p$ in front is $o = -p$, a
+    slice ``x[a::s]`` is $o = a$, an index ``x[a]`` is $s = 0$.
+
+    >>> affine_window(1, -2).at(INDEX), affine_window(1, -2).taps(3, 7)
+    ((i - 2, i - 2), ((), (), (0,), (1,), (2,), (), ()))
+    """
+    s, o = sp.sympify(step), sp.sympify(offset)
+    lo = s * INDEX + o
+    ints = (_int(s), _int(o))
+    lin = None if None in ints else ((ints[0], ints[1]), (ints[0], ints[1]))
+    return Window("affine", lo, lo, (s, o), lin)  # type: ignore[arg-type]
+
+
+def _dyadic(value: sp.Expr) -> bool:
+    """A number that binary floating point holds exactly (a fraction over a power of 2)."""
+    if not value.is_Rational:
+        return False
+    q = int(value.q)
+    return q & (q - 1) == 0
+
+
+def interpolate_window(mode: str, scale: Dim, size: Dim, align_corners: bool = False) -> Window:
+    r"""What torch's interpolation reads along one axis of ``size`` entries, ``scale`` input
+    entries per output entry (torch's own: the input size over the output size, or
+    ``1/scale_factor`` when a scale factor is given and not recomputed).
+
+    ``"nearest"``: $\lfloor i\,r \rfloor$; ``"nearest-exact"``: $\lfloor (i + 1/2)\,r
+    \rfloor$; ``"linear"`` (bilinear and trilinear per axis): the two entries around the
+    source coordinate $x = (i + 1/2)\,r - 1/2$ ($x = i\,r$ with ``align_corners``), that is
+    $[\lfloor x \rfloor, \lceil x \rceil]$: one entry when $x$ is a whole number (its
+    neighbour's weight is 0). torch clamps $x$ at 0 and the upper index at $n - 1$; the
+    interval does not (those positions are not interior). torch computes $x$ in floating
+    point: the interval is exact when $r$ is a fraction over a power of 2 (scale factors 2,
+    4, 1/2...) or the axis has one entry; otherwise it is widened by one entry on each side
+    and marked as an outer bound.
+
+    >>> interpolate_window("linear", sp.Rational(1, 2), 8).at(INDEX)
+    (floor(i/2 - 1/4), ceiling(i/2 - 1/4))
+    >>> interpolate_window("linear", sp.Rational(1, 2), 3).taps(3, 6)
+    ((0,), (0, 1), (0, 1), (1, 2), (1, 2), (2,))
+    """
+    r, n = sp.sympify(scale), as_dim(size, "size")
+    if n == 1:
+        return global_window(1)  # every output reads the one entry (x is clamped to it)
+    if mode in ("nearest", "nearest-exact"):
+        x = (INDEX + (sp.Rational(1, 2) if mode == "nearest-exact" else 0)) * r
+        lo = hi = sp.floor(x)
+    elif mode == "linear":
+        x = INDEX * r if align_corners else (INDEX + sp.Rational(1, 2)) * r - sp.Rational(1, 2)
+        lo, hi = sp.floor(x), sp.ceiling(x)
+    else:
+        raise ShapeError(f"receptive field of {mode!r} interpolation: derive has it for "
+                         "'nearest', 'nearest-exact' and the linear modes")  # fmt: skip
+    exact = n == 1 or _dyadic(r)
+    if not exact:
+        lo, hi = lo - 1, hi + 1
+    return Window("interpolate", lo, hi, (sp.Symbol(mode), r, n, sp.sympify(int(align_corners))),
+                  exact=exact)
+
+
+def _interpolation_taps(params: tuple, i: int, n_in: int) -> tuple[int, ...]:
+    """torch's taps of output ``i``, computed as torch's CPU kernels compute them: the
+    nearest modes in single precision, the linear modes in double (float64 tensors)."""
+    mode, r, _, align = params
+    if mode.name in ("nearest", "nearest-exact"):
+        import numpy as np
+
+        shift = 0.5 if mode.name == "nearest-exact" else 0.0
+        x = np.float32(np.float32(i + shift) * np.float32(float(r)))
+        return (min(int(math.floor(x)), n_in - 1),)
+    scale = float(r)
+    x = scale * i if align else max(scale * (i + 0.5) - 0.5, 0.0)
+    low = int(x)
+    weight = min(max(x - low, 0.0), 1.0)
+    high = low + 1 if low < n_in - 1 else low
+    return (low,) if high == low or weight == 0.0 else (low, high)
+
+
 def _shifted(offsets: int, by: int) -> int:
     return offsets << by if by >= 0 else offsets >> -by
 
@@ -248,25 +341,81 @@ def _full(size: sp.Expr) -> int | None:
 
 
 #: one end of a field: ``(a, b)`` for the affine $a i + b$ with integer $a, b$ (the fast
-#: path of convolution and pooling chains), or any formula in :data:`INDEX`
-End = tuple[int, int] | sp.Expr
+#: path of convolution and pooling chains), any formula in :data:`INDEX`, or
+#: :class:`Extreme`, the least (or greatest) of several such ends
+End = Any
+
+
+@dataclass(frozen=True)
+class Extreme:
+    r"""The least (``low``) or greatest of several ends: the hull of branches joined by an
+    addition or a concatenation, kept as its candidates. Every map a field goes through is
+    applied to each candidate ($f(\min_c g_c) = \min_c f(g_c)$ for the composition of
+    ends), so SymPy's ``Min``/``Max`` are built once, when the formula is read."""
+
+    items: tuple
+    low: bool
 
 
 def _expr(end: End) -> sp.Expr:
+    if isinstance(end, Extreme):
+        return (sp.Min if end.low else sp.Max)(*(_expr(e) for e in end.items))
     return end[0] * INDEX + end[1] if isinstance(end, tuple) else end
 
 
 def _compose(outer: End, inner: End) -> End:
-    """``outer`` evaluated at ``inner``: $f(g(i))$."""
+    """``outer`` evaluated at ``inner``: $f(g(i))$ (``inner`` is a window's end)."""
+    if isinstance(outer, Extreme):
+        return _extreme_of([_compose(o, inner) for o in outer.items], outer.low)
     if isinstance(outer, tuple) and isinstance(inner, tuple):
         return (outer[0] * inner[0], outer[0] * inner[1] + outer[1])
     return sp.expand(_expr(outer).xreplace({INDEX: _expr(inner)}))
 
 
-def _extreme(a: End, b: End, low: bool) -> End:
+def _bounds(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
+    """Affine lower and upper bounds of ``expr`` (floors and ceilings within one of their
+    argument), or None when it has other functions."""
+    lower = expr.replace(sp.floor, lambda x: x - 1).replace(sp.ceiling, lambda x: x)
+    upper = expr.replace(sp.floor, lambda x: x).replace(sp.ceiling, lambda x: x + 1)
+    if lower.has(sp.Min, sp.Max, sp.Piecewise) or upper.has(sp.Min, sp.Max, sp.Piecewise):
+        return None
+    return sp.expand(lower), sp.expand(upper)
+
+
+def _nonnegative(expr: sp.Expr) -> bool:
+    r"""Proved $e \ge 0$ for every $i \ge 0$: an affine $a i + b$ with $a, b \ge 0$ (sizes
+    are positive)."""
+    slope = expr.coeff(INDEX)
+    rest = sp.expand(expr - slope * INDEX)
+    return (not rest.has(INDEX) and not slope.has(INDEX) and bool(slope.is_nonnegative)
+            and bool(rest.is_nonnegative))  # fmt: skip
+
+
+def _dominates(a: End, b: End, low: bool) -> bool:
+    """Proved: ``a`` never wins over ``b`` (``a >= b`` for a minimum), for every index."""
     if isinstance(a, tuple) and isinstance(b, tuple) and a[0] == b[0]:
-        return (a[0], min(a[1], b[1]) if low else max(a[1], b[1]))
-    return (sp.Min if low else sp.Max)(_expr(a), _expr(b))
+        return a[1] >= b[1] if low else a[1] <= b[1]
+    ba, bb = _bounds(_expr(a)), _bounds(_expr(b))
+    if ba is None or bb is None:
+        return False
+    return _nonnegative(ba[0] - bb[1]) if low else _nonnegative(bb[0] - ba[1])
+
+
+def _extreme_of(ends: Sequence[End], low: bool) -> End:
+    """The least (greatest) of ``ends``, candidates that never win left out."""
+    flat: list[End] = []
+    for e in ends:
+        flat += list(e.items) if isinstance(e, Extreme) else [e]
+    kept: list[End] = []
+    for e in flat:
+        if any(k == e or _dominates(e, k, low) for k in kept):
+            continue
+        kept = [k for k in kept if not _dominates(k, e, low)] + [e]
+    return kept[0] if len(kept) == 1 else Extreme(tuple(kept), low)
+
+
+def _extreme(a: End, b: End, low: bool) -> End:
+    return _extreme_of([a, b], low)
 
 
 @dataclass(frozen=True)
@@ -365,6 +514,20 @@ class Field:
         lo, hi = self.interval(index)
         return Field(lo, hi, self.n, conditions, self.offsets, self.gaps, self.exact)
 
+    def choose(self, condition: sp.Basic, other: Field) -> Field:
+        """``self`` where ``condition`` holds and ``other`` elsewhere (an axis that is
+        broadcast for some sizes only: its size may be 1)."""
+        if condition is sp.true:
+            return self
+        if condition is sp.false:
+            return other
+        lo = sp.Piecewise((self.lo, condition), (other.lo, True))
+        hi = sp.Piecewise((self.hi, condition), (other.hi, True))
+        conditions = tuple(dict.fromkeys(self.conditions + other.conditions))
+        offsets = self.offsets if self.offsets == other.offsets else None
+        return Field(lo, hi, self.n, conditions, offsets, self.gaps or other.gaps,
+                     self.exact and other.exact)  # fmt: skip
+
     # -- composition ---------------------------------------------------------------------------
 
     def through(self, window: Window, out_size: Dim | None = None) -> Field:
@@ -384,7 +547,7 @@ class Field:
             if out_size is None:
                 raise ShapeError("a transposed convolution's field needs its output size")
             conditions += ((INDEX, INDEX, as_dim(out_size, "size")),)
-        exact = self.exact and (window.kind == "pointwise" or not self.gaps)
+        exact = self.exact and window.exact and (window.kind == "pointwise" or not self.gaps)
         gaps = self.gaps or _leaves_gaps(window)
         return Field(lo, hi, self.n, conditions, self._offsets_through(window), gaps, exact)
 
@@ -396,8 +559,8 @@ class Field:
         return None
 
     def _offsets_through(self, window: Window) -> int | None:
-        if window.kind == "pointwise":
-            return self.offsets
+        if window.kind in ("pointwise", "affine"):
+            return self.offsets if window.exact else None
         if self.offsets is None:
             return None
         fast = self._affine_size()
@@ -405,7 +568,7 @@ class Field:
             return _spread(self.offsets, fast, window.params)
         jump = self.jump
         numbers = [_int(v) for v in window.params]
-        if window.kind in ("global", "adaptive"):
+        if window.kind in ("global", "adaptive", "interpolate"):
             # the union of consecutive fields: no holes if each touches the next
             dense = self.dense and jump is not None and sp.Le(jump, self.size) is sp.true
             return DENSE if dense else None

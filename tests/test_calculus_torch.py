@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 import derive  # noqa: E402
-from derive.calculus import analyse, rules  # noqa: E402
+from derive.calculus import analyse, layers  # noqa: E402
 from derive.calculus.check import (  # noqa: E402
     check_cost,
     check_memory,
@@ -105,7 +105,7 @@ def test_the_checker_catches_a_wrong_window(monkeypatch: pytest.MonkeyPatch) -> 
 
     net = nn.Sequential(nn.Conv2d(1, 1, 3, stride=2), nn.Conv2d(1, 1, 2))
     assert check_receptive_field(net, (1, 1, H, W), {H: 12, W: 9}).disagreements == []
-    monkeypatch.setattr(rules, "conv_window", longer)
+    monkeypatch.setattr(layers, "conv_window", longer)
     assert check_receptive_field(net, (1, 1, H, W), {H: 12, W: 9}).disagreements
 
 
@@ -256,7 +256,7 @@ def test_refusals_name_the_layer() -> None:
     with pytest.raises(ShapeError, match="padding_mode='reflect'"):
         derive.receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3, padding_mode="reflect",
                                                        padding=1)), (1, 1, H, W))  # fmt: skip
-    with pytest.raises(ShapeError, match=r"0 \(PReLU\): no receptive-field"):
+    with pytest.raises(ShapeError, match=r"0 \(PReLU\): derive has no receptive-field"):
         derive.cost(nn.Sequential(nn.PReLU()), (1, 4, H, W))
     with pytest.raises(ShapeError, match="stride=2 and dilation=2"):
         derive.receptive_field(nn.ConvTranspose2d(1, 1, 3, stride=2, dilation=2), (1, 1, H, W))

@@ -237,7 +237,7 @@ def test_explain_prints_the_lenet_table_and_admissible_sizes(capsys):
     )
     assert code == 0 and err == ""
     assert "5        AvgPool2d  (1, 16, floor(H/4) - 2, floor(W/4) - 2)" in out
-    assert "7 (Linear): Eq(16*(floor(H/4) - 2)*(floor(W/4) - 2), 400)" in out
+    assert "7 (Linear): 16*(floor(H/4) - 2)*(floor(W/4) - 2) = 400" in out
     assert "  28 <= H <= 31, 28 <= W <= 31" in out
     assert "smallest accepted (each size on its own): H = 12, W = 12" in out
 
@@ -315,3 +315,29 @@ def test_explain_export_prints_a_dynamic_shapes_specification(capsys):
     assert len(payload["cases"]) == 4 and payload["admissible"]["exact"]
     assert "dynamic_shapes = ({2: 2 * h + 1, 3: 2 * w + 1},)" in payload["export"]["code"]
     assert any("torch.export traces one branch" in n for n in payload["export"]["notes"])
+
+
+def test_layers_answered_from_memory_trace_as_when_run(monkeypatch):
+    """A layer applied again to inputs of the same shapes is answered from its first
+    application (derive.networks.memo): the trace must be what running it again gives."""
+    pytest.importorskip("torch")
+    from derive.networks import memo, zoo
+    from derive.networks.trace import trace
+
+    def summary(name):
+        entry = zoo.ZOO.get(name)
+        net, shape = (entry.factory(), entry.input_shape) if entry else (
+            zoo.resnet50(1 / 16).train(), (2, 3, size_symbol("H"), size_symbol("W")))  # fmt: skip
+        t = trace(net, shape)
+        return [(c.assumptions, [(r.path, r.kind, r.shape) for r in c.layers],
+                 [(k.path, k.condition) for k in c.constraints], c.output,
+                 [(k.path, k.condition) for k in c.static]) for c in t.cases]
+
+    names = ["unet2d", "pad_to_even", "lstm_conv", "mobilenet_v2", "resnet50"]
+    remembered = [summary(n) for n in names]
+    hits = []
+    replay = memo.LayerMemo.replay
+    monkeypatch.setattr(memo.LayerMemo, "replay", lambda self, *a: hits.append(
+        replay(self, *a) is not memo.MISS) or memo.MISS)  # fmt: skip
+    assert [summary(n) for n in names] == remembered
+    assert sum(hits) >= 50  # the memo answered many applications in the first pass

@@ -470,6 +470,25 @@ def test_site_page_is_computed_deterministic_and_checked():
     assert "| 28 x 28 | `(1, 10)` | `(1, 10)` | agree |" in lenet_part
     assert "Eq(16*(((H//4)) - 2)*(((W//4)) - 2), 400)" in lenet_part  # torch's own guard
     assert "0x" not in first  # no addresses
+    assert "torch.fx" not in first
+    # formulas in the reader's form (derive.printing), SymPy's own never
+    from derive.printing import latex
+
+    alexnet = trace(classic.alexnet(), (1, 1, size_symbol("H"), size_symbol("W")))
+    first_size = alexnet.layers[0].shape[2]
+    assert latex(first_size) in first and sp.latex(first_size) not in first
+    # the zoo's sections: accepted sizes as formulas, the export specification, the checks
+    from derive.networks import zoo_summary
+
+    for heading, name in (("U-Net (2-D)", "unet2d"), ("Vision Transformer", "vit"),
+                          ("DeepLab ASPP", "aspp"), ("WaveNet", "wavenet")):  # fmt: skip
+        part = first.split(f"\n## {heading}\n")[1].split("\n## ")[0]
+        summary = zoo_summary(name)
+        for formula in summary.accepted_formulas():
+            assert f"`{formula}`" in part
+        assert summary.export.text() in part
+        assert "### Checked against torch" in part and "| agree |" in part
+        assert "read from torch by" in part
 
 
 # -- forwards as people write them --------------------------------------------------------

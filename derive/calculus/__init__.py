@@ -7,11 +7,15 @@ activations and what training keeps for backward. Every answer is a SymPy formul
 symbols of the input shape, valid for every size the network accepts.
 
 The per-layer formulas are pure SymPy (:mod:`derive.receptive`, :mod:`derive.layer_cost`,
-:mod:`derive.layer_memory`); this package composes them over a network, which needs torch to read
-the module (imported only when one of these functions runs). Modules:
-:mod:`~derive.calculus.graph` (the network as a graph), :mod:`~derive.calculus.functions`
-(tensor functions between layers), :mod:`~derive.calculus.rules` (torch layers to formulas),
-:mod:`~derive.calculus.analysis` (the three analyses), :mod:`~derive.calculus.seen` (exact
+:mod:`derive.layer_memory`); this package composes them over a network traced by
+:func:`derive.networks.trace` (the network's own ``forward``: reused modules applied as often
+as it applies them, control flow on sizes as cases), which needs torch (imported only when
+one of these functions runs). Modules: :mod:`~derive.calculus.graph` (one case of a trace
+as a graph of rows and the tensors they read), :mod:`~derive.calculus.axes` (how a row moves
+axes), :mod:`~derive.calculus.rules` with :mod:`~derive.calculus.layers`,
+:mod:`~derive.calculus.functions` and :mod:`~derive.calculus.resample` (each row's rule),
+:mod:`~derive.calculus.analysis`, :mod:`~derive.calculus.fields` and
+:mod:`~derive.calculus.kept` (the three analyses), :mod:`~derive.calculus.seen` (exact
 dependency sets at concrete sizes), :mod:`~derive.calculus.check` (the checks against torch).
 """
 
@@ -29,7 +33,7 @@ __all__ = ["analyse", "receptive_field", "cost", "memory"]
 
 
 def analyse(module: nn.Module, input_shape: Sequence[object]) -> Analysis:
-    """The graph of ``module`` on an input of ``input_shape``, ready for the three analyses."""
+    """``module`` traced on an input of ``input_shape``, ready for the three analyses."""
     from derive.calculus.analysis import analyse as run
 
     return run(module, input_shape)

@@ -1,20 +1,28 @@
-r"""Receptive fields, cost and memory of a whole network, layer by layer, as formulas.
+r"""Receptive fields, cost and memory of a whole network, row by row, as formulas.
 
-One graph (:mod:`derive.calculus.graph`) is built per network and input shape; the three
-analyses walk it in the order the forward runs:
+The network is traced once (:func:`derive.networks.trace`: its own ``forward``, reused
+modules applied as often as it applies them, size-dependent branches as cases) and each
+accepted case becomes a graph of rows and the tensors they read
+(:mod:`derive.calculus.graph`). The three analyses walk it in the order the forward ran:
 
-- **receptive field**: each tensor carries one :class:`~derive.receptive.Field` per spatial
-  axis of the network's input; a layer's windows compose onto its input's fields, and a node
-  reading several tensors (an addition, a concatenation) takes their union. The convention is
-  that of inference: batch norm uses fixed statistics (in training its batch statistics tie
-  every position to every other). A tensor that has lost its spatial axes (after flattening
-  or a global mean) carries, for each axis, the union over all its entries, the same for
-  every entry.
-- **cost**: :mod:`derive.layer_cost` per layer; the total counts the parameters of a module called
-  twice once, as ``sum(p.numel() for p in net.parameters())`` does.
-- **memory**: :mod:`derive.layer_memory` per layer, and the distinct tensors kept for backward.
+- **receptive field**: a tensor carries one :class:`~derive.receptive.Field` per spatial
+  axis of the network's input (axes 2 onwards of its first input) and says on which of its
+  own axes each input axis lives (its *layout*: a permute moves it, a flatten that merges
+  it with another axis, a global mean or a fully connected layer reads it whole). Each row
+  composes its rule's windows (:mod:`derive.calculus.axes`) onto its operands' fields; a row
+  reading several tensors (an addition, a concatenation) takes the union (hull). Where a
+  tensor no longer carries an input axis, its field along that axis is the union over all
+  its entries. The convention is that of inference (batch norm with fixed statistics).
+- **cost**: :mod:`derive.layer_cost` per row; the total counts a module applied twice once
+  for its parameters (as ``sum(p.numel() for p in net.parameters())`` does) and twice for
+  its arithmetic, and the parameters a forward uses directly (a class token, a scale) once.
+- **memory**: :mod:`derive.layer_memory` per row, and the distinct storages kept for
+  backward (a view or an in-place row shares its operand's storage).
 
-This module imports torch (through the graph).
+A forward that branches on sizes has one graph per case: every row belongs to one case,
+and the totals are piecewise, one formula per case with the case's assumptions.
+
+This module imports torch (through the trace).
 """
 
 from __future__ import annotations
@@ -27,12 +35,13 @@ import sympy as sp
 from torch import nn
 
 from derive.calculus import rules
-from derive.calculus.graph import Graph, Node, build_graph
+from derive.calculus.graph import Graph, Node, Refused, Tensor, graphs
 from derive.layer_cost import LayerCost, numel
 from derive.layer_memory import dtype_bytes
-from derive.receptive import INDEX, Field, global_window
+from derive.receptive import INDEX, Field
 
 __all__ = [
+    "State",
     "LayerField",
     "ReceptiveField",
     "LayerCostRow",
@@ -41,34 +50,65 @@ __all__ = [
     "Memory",
     "Analysis",
     "analyse",
+    "analyse_trace",
 ]
 
 Shape = tuple[sp.Expr, ...]
 
 
 @dataclass(frozen=True)
-class LayerField:
-    """The receptive field of one layer's output, one :class:`Field` per input spatial axis.
+class State:
+    """A tensor's receptive field: on which of its axes each input spatial axis lives
+    (``layout``, ``None`` for axes carrying none), and one field per input spatial axis
+    (``fields``; ``None`` when the tensor depends on no input entry)."""
 
-    ``spatial``: whether output index $i$ along axis ``a`` is the field's index (otherwise
-    every entry sees the same, the union).
+    layout: tuple[int | None, ...]
+    fields: tuple[Field, ...] | None
+
+
+@dataclass(frozen=True)
+class LayerField:
+    """The receptive field of one row's output, one :class:`Field` per input spatial axis.
+
+    ``carried[a]``: whether input axis ``a`` lives on one of the output's axes (then output
+    index $i$ along that axis sees ``fields[a].interval(i)``); otherwise ``fields[a]`` is the
+    union over all the output's entries. ``spatial``: every input axis is carried. A tensor
+    that depends on no input entry (a parameter expanded, ``torch.zeros``) has no fields
+    (``fields == ()``, ``depends`` false).
     """
 
     path: str
     kind: str
     shape: Shape
     fields: tuple[Field, ...]
-    spatial: bool
+    carried: tuple[bool, ...]
+    case: int = 0
+    layout: tuple[int | None, ...] = ()
+
+    @property
+    def spatial(self) -> bool:
+        return self.depends and all(self.carried)
+
+    @property
+    def depends(self) -> bool:
+        """Whether the output depends on some input entry at all."""
+        return bool(self.fields) or not self.carried
 
     @property
     def size(self) -> tuple[sp.Expr, ...]:
-        """$R$ per axis (``hi - lo + 1``)."""
-        return tuple(f.size for f in self.fields)
+        """$R$ per axis (``hi - lo + 1``; a number when it is proved the same for every
+        output index, as after a nearest upsampling joined with its input)."""
+        return tuple(_constant_in_index(f.size) for f in self.fields)
 
     @property
     def jump(self) -> tuple[sp.Expr | None, ...]:
-        """$J$ per axis (``None`` where the field is not affine in $i$)."""
-        return tuple(f.jump if self.spatial else None for f in self.fields)
+        """$J$ per axis (``None`` where the field is not affine in $i$, not carried, or
+        carried on an axis of one entry, where no next index exists)."""
+        out = []
+        for a, (f, c) in enumerate(zip(self.fields, self.carried)):
+            one = c and self.layout and self.shape[self.layout.index(a)] == 1
+            out.append(f.jump if c and not one else None)
+        return tuple(out)
 
     @property
     def start(self) -> tuple[sp.Expr, ...]:
@@ -81,13 +121,36 @@ class LayerField:
         return tuple(f.interval(i) for f, i in zip(self.fields, index))
 
 
+def _constant_in_index(expr: sp.Expr) -> sp.Expr:
+    """``expr`` as its value at $i = 0$ when that is proved for every $i \\ge 0$."""
+    if not expr.has(INDEX):
+        return expr
+    from derive.networks.quasi import for_all_sizes
+
+    at_zero = expr.xreplace({INDEX: 0})
+    shifted = sp.Dummy("j", integer=True, positive=True)
+    try:
+        same = for_all_sizes(sp.Eq(expr.xreplace({INDEX: shifted - 1}), at_zero))
+    except (TypeError, ValueError):  # a form the prover does not read
+        same = None
+    return at_zero if same is True else expr
+
+
 @dataclass(frozen=True)
 class ReceptiveField:
-    """Every layer's :class:`LayerField`; ``output`` is the network output's."""
+    """Every row's :class:`LayerField` (rows of every case); ``outputs``: per accepted case,
+    its assumptions and the fields of the tensors the forward returns."""
 
     input_shape: Shape
-    layers: tuple[LayerField, ...]
-    output: LayerField
+    layers: tuple[LayerField | None, ...]
+    outputs: tuple[tuple[tuple[sp.Basic, ...], tuple[LayerField, ...]], ...]
+
+    @property
+    def output(self) -> LayerField:
+        """The field of the forward's output (one case, one tensor)."""
+        if len(self.outputs) != 1 or len(self.outputs[0][1]) != 1:
+            raise Refused("the forward has several cases or outputs: see .outputs")
+        return self.outputs[0][1][0]
 
 
 @dataclass(frozen=True)
@@ -96,15 +159,26 @@ class LayerCostRow:
     kind: str
     shape: Shape
     cost: LayerCost
+    case: int = 0
+
+
+def _piecewise(values: Sequence[sp.Expr], graphs_: Sequence[Graph]) -> sp.Expr:
+    if len(values) == 1:
+        return values[0]
+    pieces = [(v, sp.And(*g.assumptions)) for v, g in zip(values, graphs_)]
+    return sp.Piecewise(*pieces[:-1], (pieces[-1][0], True))
 
 
 @dataclass(frozen=True)
 class Cost:
-    """Per-layer costs and the total (parameters of a module called twice counted once)."""
+    """Per-row costs and the total (parameters of a module applied twice counted once);
+    piecewise over the cases of a forward that branches on sizes."""
 
     input_shape: Shape
     layers: tuple[LayerCostRow, ...]
     total: LayerCost
+    #: the total of each case (one for a forward without size branches)
+    cases: tuple[LayerCost, ...] = ()
 
     @property
     def params(self) -> sp.Expr:
@@ -122,11 +196,11 @@ class Cost:
 
 @dataclass(frozen=True)
 class LayerMemory:
-    """One layer's activation (its output) and what it keeps for backward.
+    """One row's activation (its output) and what it keeps for backward.
 
-    ``allocated``: false for views and in-place layers (their output is their input's
-    storage). ``kept``: ``(what, elements, dtype)`` of the tensors this layer keeps that no
-    earlier layer kept already, so the column sums to the total.
+    ``allocated``: false for views and in-place rows (their output is their operand's
+    storage). ``kept``: ``(what, elements, dtype)`` of the tensors this row keeps that no
+    earlier row kept already, so the column sums to the total.
     """
 
     path: str
@@ -135,6 +209,7 @@ class LayerMemory:
     elements: sp.Expr
     allocated: bool
     kept: tuple[tuple[str, sp.Expr, str], ...]
+    case: int = 0
 
     def kept_bytes(self) -> sp.Expr:
         return sp.Add(*(n * dtype_bytes(d) for _, n, d in self.kept))
@@ -142,147 +217,147 @@ class LayerMemory:
 
 @dataclass(frozen=True)
 class Memory:
-    """Activations per layer and the memory kept for backward (distinct tensors, in bytes)."""
+    """Activations per row and the memory kept for backward (distinct storages, in bytes)."""
 
     input_shape: Shape
     dtype: str
     layers: tuple[LayerMemory, ...]
+    cases: tuple[Graph, ...] = field(default=(), repr=False)
+
+    def per_case(self, what: str) -> list[sp.Expr]:
+        """``"activation_bytes"`` or ``"saved_bytes"`` of each case."""
+        per = dtype_bytes(self.dtype)
+        value = (lambda m: m.elements * per if m.allocated else 0) if what == "activation_bytes" \
+            else (lambda m: m.kept_bytes())  # fmt: skip
+        return [sp.Add(*(value(m) for m in self.layers if m.case == g.case))
+                for g in self.cases] or [sp.Add(*(value(m) for m in self.layers))]  # fmt: skip
 
     @property
     def activation_bytes(self) -> sp.Expr:
-        """Bytes of every newly allocated layer output (views and in-place ones excluded)."""
-        per = dtype_bytes(self.dtype)
-        return sp.Add(*(m.elements * per for m in self.layers if m.allocated))
+        """Bytes of every newly allocated row output (views and in-place ones excluded)."""
+        return _piecewise(self.per_case("activation_bytes"), self.cases)
 
     @property
     def saved_bytes(self) -> sp.Expr:
-        """Bytes of the distinct tensors kept for backward (parameters excluded)."""
-        return sp.Add(*(m.kept_bytes() for m in self.layers))
+        """Bytes of the distinct storages kept for backward (parameters excluded)."""
+        return _piecewise(self.per_case("saved_bytes"), self.cases)
 
 
 @dataclass
 class Analysis:
-    """One network at one input shape: the graph, and each analysis computed when asked."""
+    """One network at one input shape: its trace, one graph per accepted case, and each
+    analysis computed when asked."""
 
-    graph: Graph
+    trace: Any
     module: nn.Module
-    _fields: list[tuple[tuple[Field, ...], bool]] | None = field(default=None, repr=False)
+    graphs: list[Graph]
+    _states: list[dict[Tensor, State]] | None = field(default=None, repr=False)
 
     @property
     def nodes(self) -> list[Node]:
-        return self.graph.nodes[1:]
+        """Every row of every accepted case, in the trace's order."""
+        return [n for g in self.graphs for n in g.rows]
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.graphs[0].nodes[0].shape
+
+    def states(self) -> list[dict[Tensor, State]]:
+        """Each case's tensor states (computed once)."""
+        if self._states is None:
+            from derive.calculus.fields import states
+
+            self._states = [states(g) for g in self.graphs]
+        return self._states
 
     def receptive_field(self) -> ReceptiveField:
-        fields = self._node_fields()
-        rows = tuple(LayerField(n.path, n.kind, n.shape, *fields[n.index]) for n in self.nodes)
-        out = rows[self.graph.output - 1] if self.graph.output else LayerField(
-            "(input)", "input", self.graph.input.shape, *fields[0])  # fmt: skip
-        return ReceptiveField(self.graph.input.shape, rows, out)
-
-    def _node_fields(self) -> list[tuple[tuple[Field, ...], bool]]:
-        if self._fields is None:
-            nodes = self.graph.nodes
-            out = [(tuple(Field.identity(n) for n in nodes[0].shape[2:]), True)]
-            for node in nodes[1:]:
-                out.append(_field_of(node, nodes, out))
-            self._fields = out
-        return self._fields
+        rows: list[LayerField] = []
+        outputs = []
+        count = max(len(self.input_shape) - 2, 0)
+        for g, known in zip(self.graphs, self.states()):
+            rows += [_layer_field(n.path, n.kind, n.shape, known[Tensor(n.index)], n.case, count)
+                     for n in g.rows]  # fmt: skip
+            returned = tuple(_layer_field(g.nodes[t.node].path, g.nodes[t.node].kind,
+                                          g.shape_of(t), known[t], g.case, count)
+                             for t in g.outputs)  # fmt: skip
+            outputs.append((g.assumptions, returned))
+        return ReceptiveField(self.input_shape, tuple(rows), tuple(outputs))
 
     def cost(self) -> Cost:
-        nodes, rows, seen = self.graph.nodes, [], set()
-        grads = _needs_grad(self.graph, False)
-        params = []
-        for node in nodes[1:]:
-            c = rules.cost(node, [nodes[i].shape for i in node.inputs], node.shape)
-            c = c.with_backward(any(grads[i] for i in node.inputs))
-            rows.append(LayerCostRow(node.path, node.kind, node.shape, c))
-            if node.module is None or id(node.module) not in seen:
-                params.append(c.params)
-            seen.add(id(node.module))
-        total = LayerCost(
-            sp.Add(*params), *(sp.Add(*(getattr(r.cost, name) for r in rows))
-                               for name in ("macs", "other", "backward_macs"))
-        )  # fmt: skip
-        return Cost(nodes[0].shape, tuple(rows), total)
+        rows: list[LayerCostRow] = []
+        totals = []
+        for g in self.graphs:
+            grads = _needs_grad(g, False)
+            case_rows = []
+            for node in g.rows:
+                c = rules.cost(g, node)
+                c = c.with_backward(any(_operand_grad(g, grads, t) for t in node.operands))
+                case_rows.append(LayerCostRow(node.path, node.kind, node.shape, c, g.case))
+            totals.append(_total(g, case_rows))
+            rows += case_rows
+        total = LayerCost(*(_piecewise([getattr(t, name) for t in totals], self.graphs)
+                            for name in ("params", "macs", "other", "backward_macs")))  # fmt: skip
+        return Cost(self.input_shape, tuple(rows), total, tuple(totals))
 
     def memory(self, dtype: str = "float32", input_requires_grad: bool = False) -> Memory:
+        from derive.calculus.kept import memory_rows
+
         dtype_bytes(dtype)
-        nodes = self.graph.nodes
-        owner = [0] * len(nodes)
-        grads = _needs_grad(self.graph, input_requires_grad)
-        kept: set[tuple] = set()
-        rows = []
-        for node in nodes[1:]:
-            owner[node.index] = owner[node.inputs[0]] if node.alias else node.index
-            new: list[tuple[str, sp.Expr, str]] = []
-            x = nodes[node.inputs[0]].shape
-            keeps = rules.saves(node, x, [grads[i] for i in node.inputs]) \
-                if grads[node.index] else ()  # fmt: skip
-            for s in keeps:
-                key, what, n, d = _saved_key(node, s, owner, nodes, dtype)
-                if key not in kept:
-                    kept.add(key)
-                    new.append((what, n, d))
-            rows.append(LayerMemory(node.path, node.kind, node.shape, numel(node.shape),
-                                    not node.alias, tuple(new)))  # fmt: skip
-        return Memory(nodes[0].shape, str(dtype).removeprefix("torch."), tuple(rows))
+        rows: list[LayerMemory] = []
+        for g in self.graphs:
+            rows += memory_rows(g, str(dtype).removeprefix("torch."), input_requires_grad)
+        return Memory(self.input_shape, str(dtype).removeprefix("torch."), tuple(rows),
+                      tuple(self.graphs))  # fmt: skip
 
 
-def _saved_key(node: Node, s: Any, owner: list[int], nodes: list[Node], dtype: str) -> tuple:
-    dtype = str(dtype).removeprefix("torch.")
-    if s.role in ("input", "input0", "input1", "output"):
-        source = node.index if s.role == "output" else node.inputs[int(s.role[5:] or 0)]
-        tensor = owner[source]
-        what = f"{s.role} ({nodes[tensor].path})"
-        return ("tensor", tensor), what, numel(nodes[tensor].shape), dtype
-    return ("own", node.index, s.role), s.role, s.elements, s.dtype or dtype
+def _layer_field(path: str, kind: str, shape: Shape, state: State, case: int,
+                 count: int) -> LayerField:  # fmt: skip
+    if state.fields is None:
+        return LayerField(path, kind, shape, (), (False,) * count, case, state.layout)
+    carried = tuple(a in state.layout for a in range(count))
+    return LayerField(path, kind, shape, state.fields, carried, case, state.layout)
 
 
-def _needs_grad(graph: Graph, input_requires_grad: bool) -> list[bool]:
-    out = [input_requires_grad]
-    for node in graph.nodes[1:]:
-        params = node.module is not None and any(
-            p is not None and p.requires_grad for p in node.module._parameters.values()
-        )
-        out.append(params or any(out[i] for i in node.inputs))
+def _total(graph: Graph, rows: Sequence[LayerCostRow]) -> LayerCost:
+    """The sum of a case's rows, each module's and each used parameter's count once."""
+    seen: set[int] = set()
+    params = []
+    for node, row in zip(graph.rows, rows):
+        if node.module is not None:
+            if id(node.module) not in seen:
+                params.append(row.cost.params)
+            seen.add(id(node.module))
+        for t in node.operands:
+            if not isinstance(t, Tensor) and t.parameter and id(t.tensor) not in seen:
+                seen.add(id(t.tensor))
+                params.append(numel(t.shape))
+    return LayerCost(sp.Add(*params), *(sp.Add(*(getattr(r.cost, name) for r in rows))
+                                        for name in ("macs", "other", "backward_macs")))
+
+
+def _needs_grad(graph: Graph, input_requires_grad: bool) -> dict[Tensor, bool]:
+    """Whether each tensor needs a gradient (it depends on a parameter or a graded input)."""
+    out = {Tensor(j): input_requires_grad for j in range(graph.inputs)}
+    for node in graph.rows:
+        module = node.module
+        params = module is not None and any(p.requires_grad for p in module.parameters())
+        grad = params or any(_operand_grad(graph, out, t) for t in node.operands)
+        for k in range(len(node.shapes)):
+            out[Tensor(node.index, k)] = grad
     return out
 
 
-def _collapsed(fields: tuple[Field, ...], sizes: Shape) -> tuple[Field, ...]:
-    return tuple(f.through(global_window(n)) for f, n in zip(fields, sizes))
+def _operand_grad(graph: Graph, grads: dict[Tensor, bool], t: Any) -> bool:
+    return grads[t] if isinstance(t, Tensor) else bool(t.requires_grad)
 
 
-def _broadcast(fields: tuple[Field, ...], sizes: Shape, out: Shape) -> tuple[Field, ...]:
-    """A size-1 axis broadcast over a longer one: every index sees what index 0 sees."""
-    return tuple(f if n == m or sp.expand(n - m) == 0 else f.at_index(0)
-                 for f, n, m in zip(fields, sizes, out))  # fmt: skip
-
-
-def _field_of(node: Node, nodes: list[Node], done: list) -> tuple[tuple[Field, ...], bool]:
-    """The fields of ``node``'s output from its inputs' (already computed)."""
-    parts = [(done[i][0], done[i][1], nodes[i].shape) for i in node.inputs]
-    fields, spatial, x = parts[0]
-    if len(parts) > 1:
-        # a tensor without spatial axes (a squeeze-and-excitation gate, say) sees the same
-        # for every entry: its constant fields join every position's
-        spatial = any(p[1] for p in parts)
-        if spatial:
-            parts = [(_broadcast(f, s[2:], node.shape[2:]) if sp_ else f, sp_, s)
-                     for f, sp_, s in parts]  # fmt: skip
-            x = next(s for _, sp_, s in parts if sp_)
-        fields = tuple(Field.union_all([p[0][a] for p in parts]) for a in range(len(fields)))
-    if not spatial or not fields:
-        return fields, spatial
-    ws = rules.windows(node, x, node.shape)
-    if ws == rules.COLLAPSE:
-        return _collapsed(fields, x[2:]), False
-    out = tuple(
-        f if w is None else f.through(w, node.shape[2 + a] if w.kind == "transpose" else None)
-        for a, (f, w) in enumerate(zip(fields, ws))
-    )
-    return out, True
+def analyse_trace(trace: Any, module: nn.Module) -> Analysis:
+    """The analysis of an existing trace of ``module`` (no second run of the forward)."""
+    return Analysis(trace, module, graphs(trace, rules.view_of))
 
 
 def analyse(module: nn.Module, input_shape: Sequence[object]) -> Analysis:
-    """Build the graph of ``module`` on ``input_shape``; analyses run when asked."""
-    return Analysis(build_graph(module, input_shape), module)
+    """Trace ``module`` on ``input_shape``; the analyses run when asked."""
+    from derive.networks.trace import trace
+
+    return analyse_trace(trace(module, input_shape), module)

@@ -29,16 +29,15 @@ import math
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 import sympy as sp
 import torch
-from sympy.printing.pycode import PythonCodePrinter
 from torch import nn
 
 from derive.calculus.analysis import analyse
-from derive.calculus.seen import Dependencies, Mask, hull, spatial_flags
+from derive.calculus.graph import Refused, Tensor
+from derive.calculus.seen import Dependencies, Mask, hull
 from derive.receptive import INDEX
 
 __all__ = [
@@ -46,8 +45,10 @@ __all__ = [
     "FieldReport",
     "one_thread",
     "positive_copy",
+    "fixed_statistics",
     "torch_dependency",
     "check_receptive_field",
+    "check_row_fields",
     "check_cost",
     "check_memory",
     "random_network",
@@ -87,9 +88,15 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _has_max_pool(module: nn.Module) -> bool:
+def _has_max_pool(analysis: Any, upto: int | None = None) -> bool:
+    """Whether a row of the network (up to node ``upto``) takes a maximum (its gradient
+    reaches one entry)."""
+    import torch.nn.functional as F
+
     kinds = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)
-    return any(isinstance(m, kinds) for m in module.modules())
+    functions = {getattr(F, f"{k}max_pool{d}d") for k in ("", "adaptive_") for d in (1, 2, 3)}
+    return any(isinstance(n.module, kinds) or n.target in functions for n in analysis.nodes
+               if upto is None or n.index <= upto)  # fmt: skip
 
 
 def positive_copy(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -107,6 +114,26 @@ def positive_copy(module: nn.Module, seed: int = 0) -> nn.Module:
     return net
 
 
+def fixed_statistics(module: nn.Module) -> nn.Module:
+    """A copy whose instance norms normalise with fixed statistics (mean 0, variance 1).
+
+    An instance norm without running statistics makes every output read the whole map, and
+    it centres its output: with a ReLU after it, gradients and bumps stop seeing what the
+    output depends on (positivity no longer holds). The copy keeps the network's structure
+    (convolutions, poolings, skips, resampling) with entry-by-entry norms, so that its
+    fields can be checked position by position; the instance norm's own rule is checked on
+    networks where positivity holds.
+    """
+    net = copy.deepcopy(module)
+    for m in net.modules():
+        if isinstance(m, nn.modules.instancenorm._InstanceNorm) and not m.track_running_stats:
+            m.track_running_stats = True
+            m.register_buffer("running_mean", torch.zeros(m.num_features))
+            m.register_buffer("running_var", torch.ones(m.num_features))
+            m.register_buffer("num_batches_tracked", torch.tensor(0))
+    return net.eval()
+
+
 def _mask(grid: torch.Tensor) -> Mask:
     """A boolean (rows, cols) tensor as row bit masks."""
     return [_bits(row) for row in grid.tolist()]
@@ -119,16 +146,22 @@ def _grid(t: torch.Tensor) -> torch.Tensor:
 
 
 def torch_dependency(
-    net: nn.Module, shape: Sequence[int], positions: Sequence[tuple[int, ...] | None],
-    method: str = "gradient",
+    net: nn.Module, shape: Sequence[int], positions: Sequence[tuple | None],
+    method: str = "gradient", output: int = 0,
 ) -> list[Mask]:  # fmt: skip
-    """What torch says each output position depends on (``net`` from :func:`positive_copy`)."""
+    """What torch says each output position depends on (``net`` from :func:`positive_copy`).
+
+    ``positions``: index tuples into the output without its batch axis (``slice(None)`` on
+    axes summed over; ``None``: the whole output). ``output``: which tensor of a forward
+    returning several.
+    """
     gen = torch.Generator().manual_seed(1)
     x = 0.5 + 0.5 * torch.rand(tuple(shape), generator=gen, dtype=torch.float64)
+    run = _selected(net, output)
     if method == "gradient":
         out = []
         for start in range(0, len(positions), GRADIENT_BATCH):
-            out += _gradient_masks(net, x, positions[start : start + GRADIENT_BATCH])
+            out += _gradient_masks(run, x, positions[start : start + GRADIENT_BATCH])
         return out
     grid = (1, *shape[2:]) if len(shape) == 3 else tuple(shape[2:])
     bumps = _bumps(grid, by_axis=method == "bump-axes")
@@ -136,11 +169,11 @@ def torch_dependency(
     for b, cells in enumerate(bumps):
         batch[b + 1].view(shape[1], *grid)[(slice(None), *cells)] += BUMP
     with torch.no_grad():
-        y = net(batch)
+        y = run(batch)
     base, out = y[0], []
     for pos in positions:
-        sel = y if pos is None else y[(slice(None), slice(None), *pos)]
-        ref = base if pos is None else base[(slice(None), *pos)]
+        sel = y if pos is None else y[(slice(None), *pos)]
+        ref = base if pos is None else base[pos]
         moved = (sel[1:] - ref).abs().reshape(len(bumps), -1).amax(1) > 1e-6 * (ref.abs().max() + 1)
         if method == "bump-axes":
             rows = _bits(moved[: grid[0]].tolist())
@@ -151,13 +184,21 @@ def torch_dependency(
     return out
 
 
-def _gradient_masks(net: nn.Module, x: torch.Tensor, positions: Sequence[Any]) -> list[Mask]:
+def _selected(net: nn.Module, output: int) -> Any:
+    def run(x: torch.Tensor) -> torch.Tensor:
+        y = net(x)
+        return y[output] if isinstance(y, (tuple, list)) else y
+
+    return run
+
+
+def _gradient_masks(net: Any, x: torch.Tensor, positions: Sequence[Any]) -> list[Mask]:
     """One copy of the input per position (evaluation mode: copies do not interact)."""
     xs = x.repeat(len(positions), *([1] * (x.dim() - 1))).requires_grad_(True)
     y = net(xs)
     seeds = torch.zeros_like(y)
     for k, pos in enumerate(positions):
-        seeds[(k,) if pos is None else (k, slice(None), *pos)] = 1.0
+        seeds[(k,) if pos is None else (k, *pos)] = 1.0
     (g,) = torch.autograd.grad(y, xs, seeds)
     return [_mask(_grid(g[k])) for k in range(len(positions))]
 
@@ -182,13 +223,24 @@ def project(mask: Mask) -> Mask:
     return [cols if bits else 0 for bits in mask]
 
 
-def _positions(shape: tuple, limit: int | None) -> list[tuple[int, ...]]:
-    ranges = [range(int(n)) for n in shape[2:]]
-    everything = [()] if not ranges else [(*a,) for a in _product(ranges)]
-    if limit is None or len(everything) <= limit:
-        return everything
-    step = max(1, len(everything) // limit)
-    return sorted(set(everything[::step]) | {everything[0], everything[-1]})
+def _positions(layout: tuple, shape: tuple, count: int, limit: int | None
+               ) -> list[tuple[tuple[int, ...], tuple]]:  # fmt: skip
+    """Output positions to compare: a coordinate per carried input axis, and the index
+    into the output (batch axis left out) that selects it."""
+    carried = [a for a in range(count) if a in layout]
+    if not carried:
+        return [((), None)]  # type: ignore[list-item]
+    ranges = [range(int(shape[layout.index(a)])) for a in carried]
+    everything = _product(ranges)
+    if limit is not None and len(everything) > limit:
+        step = max(1, len(everything) // limit)
+        everything = sorted(set(everything[::step]) | {everything[0], everything[-1]})
+    out = []
+    for coords in everything:
+        at = dict(zip(carried, coords))
+        index = tuple(slice(None) if a is None else at[a] for a in layout[1:])
+        out.append((coords, index))
+    return out
 
 
 def _product(ranges: list[range]) -> list[tuple[int, ...]]:
@@ -197,39 +249,48 @@ def _product(ranges: list[range]) -> list[tuple[int, ...]]:
     return list(itertools.product(*ranges))
 
 
-class _ExactPrinter(PythonCodePrinter):
-    """Python code whose fractions are :class:`fractions.Fraction` (exact floors)."""
-
-    def _print_Rational(self, expr: sp.Rational) -> str:
-        return f"Fraction({expr.p}, {expr.q})"
-
-    def _print_Half(self, expr: sp.Rational) -> str:
-        return self._print_Rational(expr)
-
-
-def _exact_function(expr: sp.Basic) -> Any:
-    """``expr`` (in :data:`INDEX`) as a Python function computing exactly on integers."""
-    return sp.lambdify(INDEX, expr, modules=[{"Fraction": Fraction, "math": math}, "math"],
-                       printer=_ExactPrinter)  # fmt: skip
-
-
 class _AtSize:
-    """derive's symbolic field of a layer, at sizes ``values``, as exact functions of $i$
-    (SymPy arithmetic on integers: floating point would misplace a floor)."""
+    """derive's symbolic field of a layer, at sizes ``values``, evaluated exactly at each
+    $i$ (:func:`derive.networks.quasi.evaluate`, rational arithmetic: floating point would
+    misplace a floor)."""
 
     def __init__(self, layer: Any, values: dict) -> None:
-        self.spatial = layer.spatial
+        self.carried = layer.carried
+        values = {k: sp.Integer(v) for k, v in values.items()}
         self.axes = []
         for f in layer.fields:
             lo, hi = (sp.sympify(v).xreplace(values) for v in f.interval())
             inside = f.interior().xreplace(values) if layer.spatial else sp.false
-            self.axes.append(tuple(_exact_function(e) for e in (lo, hi, inside)))
+            self.axes.append((lo, hi, inside))
 
-    def __call__(self, pos: tuple[int, ...]) -> list[tuple[int, int, bool]]:
-        """``(lo, hi, interior)`` per axis at output position ``pos``."""
-        pos = pos if self.spatial else (0,) * len(self.axes)
-        return [(int(lo(i)), int(hi(i)), bool(inside(i))) for (lo, hi, inside), i in
-                zip(self.axes, pos)]  # fmt: skip
+    def __call__(self, coords: tuple[int, ...]) -> list[tuple[int, int, bool]]:
+        """``(lo, hi, interior)`` per axis at the output position with ``coords`` (one per
+        carried axis)."""
+        from derive.networks.quasi import evaluate
+
+        given = iter(coords)
+        pos = [next(given) if c else 0 for c in self.carried]
+        out = []
+        for (lo, hi, inside), i in zip(self.axes, pos):
+            at = {INDEX: i}
+            out.append((int(evaluate(lo, at)), int(evaluate(hi, at)), bool(evaluate(inside, at))))
+        return out
+
+
+def _case_output(rf: Any, values: dict, output: int) -> Any:
+    """The output fields of the case whose assumptions hold at ``values``."""
+    for assumptions, fields in rf.outputs:
+        if all(sp.sympify(a).xreplace(values) == sp.true for a in assumptions):
+            return fields[output]
+    raise Refused(f"no case of the forward holds at {values}")
+
+
+def _concrete_shape(symbolic_shape: Sequence[object], values: dict) -> tuple[int, ...]:
+    concrete = tuple(int(sp.sympify(d).xreplace(values)) for d in symbolic_shape)
+    if not 1 <= len(concrete) - 2 <= 2:
+        raise Refused(f"checks of receptive fields against torch need 1 or 2 spatial axes, "
+                      f"got input shape {concrete}")  # fmt: skip
+    return concrete
 
 
 def check_receptive_field(
@@ -238,29 +299,66 @@ def check_receptive_field(
     values: dict[sp.Symbol, int],
     limit: int | None = None,
     method: str | None = None,
+    output: int = 0,
 ) -> FieldReport:
     """Compare derive's fields of ``module``'s output with torch at the sizes ``values``.
 
     ``symbolic_shape`` holds the symbols of ``values``; derive's formulas are derived once
-    for it, then evaluated. ``limit`` caps the number of output positions (spread evenly).
+    for it, then evaluated. ``limit`` caps the number of output positions (spread evenly);
+    ``output`` picks the tensor of a forward returning several.
     """
-    concrete = tuple(int(sp.sympify(d).xreplace(values)) for d in symbolic_shape)
-    symbolic = analyse(module, symbolic_shape).receptive_field().output
+    concrete = _concrete_shape(symbolic_shape, values)
+    symbolic = _case_output(analyse(module, symbolic_shape).receptive_field(), values, output)
     exact = analyse(module, concrete)
-    out_shape = exact.graph.nodes[exact.graph.output].shape
-    spatial = spatial_flags(exact.graph)[exact.graph.output]
-    positions: list = _positions(out_shape, limit) if spatial else [None]
+    target = exact.graphs[0].outputs[output]
+    return _check_target(module, symbolic, values, exact, target, limit, method, output)
+
+
+def check_row_fields(
+    module: nn.Module,
+    symbolic_shape: Sequence[object],
+    values: dict[sp.Symbol, int],
+    rows: Sequence[tuple[str, nn.Module]],
+    limit: int | None = None,
+) -> list[FieldReport]:
+    """:func:`check_receptive_field` of several rows of one network, traced twice in all
+    (symbolic and at ``values``). ``rows`` pairs a submodule's path with the module torch
+    runs to read that submodule's output (the network cut after it); derive's side is the
+    last row of that submodule (a prefix of ``module``'s rows)."""
+    concrete = _concrete_shape(symbolic_shape, values)
+    fields = analyse(module, symbolic_shape).receptive_field().layers
+    exact = analyse(module, concrete)
+    graph = exact.graphs[0]
+    out = []
+    for path, prefix in rows:
+        k = max(j for j, n in enumerate(graph.rows)
+                if n.path == path or n.path.startswith(path + "."))  # fmt: skip
+        out.append(_check_target(prefix, fields[k], values, exact, Tensor(graph.inputs + k),
+                                 limit, None, 0))  # fmt: skip
+    return out
+
+
+def _check_target(module: nn.Module, symbolic: Any, values: dict, exact: Any, target: Any,
+                  limit: int | None, method: str | None, output: int) -> FieldReport:  # fmt: skip
+    """``module``'s output (torch) against the tensor ``target`` of ``exact`` (derive's
+    analysis at the sizes ``values``) and its symbolic field ``symbolic``."""
+    graph = exact.graphs[0]
+    concrete = tuple(int(d) for d in graph.nodes[0].shape)
+    state = exact.states()[0][target]
+    count = max(len(concrete) - 2, 0)
+    positions = _positions(state.layout, graph.shape_of(target), count, limit)
     cells = math.prod(concrete[2:])
-    method = method or ("gradient" if not _has_max_pool(module) else
+    method = method or ("gradient" if not _has_max_pool(exact, target.node) else
                         "bump" if cells <= CELL_BUMPS else "bump-axes")  # fmt: skip
     with one_thread():
-        theirs = torch_dependency(positive_copy(module), concrete, positions, method)
-    report, deps = FieldReport(len(positions), 0, method), Dependencies(exact)
+        theirs = torch_dependency(positive_copy(module), concrete,
+                                  [index for _, index in positions], method, output)  # fmt: skip
+    report, deps = FieldReport(len(positions), 0, method), Dependencies(exact, target=target)
     at_size = _AtSize(symbolic, values)
-    for pos, got in zip(positions, theirs):
-        ours = deps.of(pos)
-        _compare(report, pos, got, project(ours) if method == "bump-axes" else ours,
-                 at_size(pos or ()))  # fmt: skip
+    for (coords, index), got in zip(positions, theirs):
+        ours = deps.of(coords if index is not None else None)
+        _compare(report, coords, got, project(ours) if method == "bump-axes" else ours,
+                 at_size(coords))  # fmt: skip
     return report
 
 

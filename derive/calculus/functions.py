@@ -1,207 +1,394 @@
-"""The tensor functions a forward may call between layers, as graph nodes with shapes.
+"""torch functions and tensor methods as rules of the calculus.
 
-Elementwise arithmetic (``+ - * /``, in place too), concatenation, flattening and reshaping,
-means, sizes, and the functional forms of layers (``F.relu``, ``F.max_pool2d``...: turned into
-the layer itself). Anything else is refused with :class:`derive.ShapeError` naming the node.
+The rows a forward's own code makes between layers: arithmetic (``+ - * /``, in place too,
+with broadcasting), activations called as functions, concatenation, views and reshapes
+(``view``, ``flatten``, ``permute``, ``transpose``, ``unsqueeze``, ``expand``, slicing and
+indexing, ``chunk``), reductions (``mean``, ``sum``), ``F.pad`` and ``F.interpolate``, and the
+functional forms of layers (``F.max_pool2d`` is ``nn.MaxPool2d``'s rule). Each is registered
+under torch's function object, resolved by name as :mod:`derive.networks.bind` does.
+
+Cost and memory follow :mod:`derive.layer_cost` and :mod:`derive.layer_memory`; a function
+with a receptive-field rule but no memory rule (``exp``, ``sqrt``...) is refused when memory
+is asked for.
+
+This module imports torch.
 """
 
 from __future__ import annotations
 
-import builtins
-import operator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import sympy as sp
 import torch
 from torch import nn
 
-from derive.calculus.graph import FUNCTIONAL_LAYERS, METHOD_LAYERS, Ref
-from derive.errors import ShapeError
+from derive.calculus import resample
+from derive.calculus.axes import (
+    EQUAL,
+    JOINED,
+    Axis,
+    Drop,
+    Out,
+    Row,
+    bound,
+    broadcast,
+    permuted,
+    reduced,
+    reshaped,
+    same,
+    whole,
+    windowed,
+)
+from derive.calculus.layers import ACT_IN, ACT_OUT, MODULE_RULES, elementwise, pointwise
+from derive.calculus.rules import Rule
+from derive.layer_cost import ZERO, LayerCost, adaptive_pool_cost, numel
+from derive.layer_memory import SavedTensor
+from derive.networks.bind import resolve
+from derive.receptive import affine_window
 
-if TYPE_CHECKING:  # pragma: no cover
-    from derive.calculus.graph import _Builder
+__all__ = ["FUNCTION_RULES", "function_rule"]
 
-__all__ = ["dispatch"]
+Shape = tuple[sp.Expr, ...]
 
-_BINARY = {
-    operator.add: ("add", False), operator.sub: ("sub", False), operator.mul: ("mul", False),
-    operator.truediv: ("div", False), operator.iadd: ("add", True), operator.isub: ("sub", True),
-    operator.imul: ("mul", True), operator.itruediv: ("div", True), torch.add: ("add", False),
-    torch.sub: ("sub", False), torch.mul: ("mul", False), torch.div: ("div", False),
-    "add": ("add", False), "sub": ("sub", False), "mul": ("mul", False), "div": ("div", False),
-    "add_": ("add", True), "sub_": ("sub", True), "mul_": ("mul", True), "div_": ("div", True),
-}  # fmt: skip
+#: torch function object -> rule
+FUNCTION_RULES: dict[Any, Rule] = {}
 
-_LABELS = {operator.iadd: "iadd", operator.isub: "isub", operator.imul: "imul",
-           operator.itruediv: "itruediv", operator.add: "add", operator.sub: "sub",
-           operator.mul: "mul", operator.truediv: "truediv"}  # fmt: skip
+_OWNERS = ("torch", "Tensor", "F", "nn")
 
 
-def _label(op: str, target: Any) -> str:
-    if op == "call_method":
-        return str(target)
-    if target in _LABELS:
-        return _LABELS[target]
-    name = getattr(target, "__name__", repr(target))
-    module = getattr(target, "__module__", "") or ""
-    return f"F.{name}" if module.startswith("torch.nn.functional") else f"torch.{name}"
+def _register(rule: Rule, *names: str) -> None:
+    for name in names:
+        owner = name.split(".")[0]
+        for full in ([name] if owner in _OWNERS else [f"{o}.{name}" for o in ("torch", "Tensor")]):
+            target = resolve(full)
+            if target is not None and callable(target):
+                FUNCTION_RULES[target] = rule
 
 
-def _broadcast(a: tuple, b: tuple, where: str) -> tuple[sp.Expr, ...]:
-    a = (sp.Integer(1),) * (len(b) - len(a)) + tuple(a)
-    b = (sp.Integer(1),) * (len(a) - len(b)) + tuple(b)
-    out = []
-    for x, y in zip(a, b):
-        if sp.expand(x - y) == 0 or y == 1:
-            out.append(x)
-        elif x == 1:
-            out.append(y)
+def function_rule(func: Any) -> Rule | None:
+    return FUNCTION_RULES.get(func)
+
+
+def _tensors(row: Row) -> list[Shape | None]:
+    """Each operand's shape (all operands are tensors)."""
+    return list(row.ins)
+
+
+def _zero(row: Row) -> LayerCost:
+    return ZERO
+
+
+def _nothing(row: Row) -> tuple[SavedTensor, ...]:
+    return ()
+
+
+# -- arithmetic ------------------------------------------------------------------------------
+
+
+def _broadcast_flow(row: Row) -> tuple[Out, ...]:
+    return (broadcast(_tensors(row), row.y),)
+
+
+def _product_saves(row: Row) -> tuple[SavedTensor, ...]:
+    """``a * b``: each tensor operand kept when the other needs a gradient."""
+    grads = row.grads
+    if len(row.ins) < 2:
+        return ()
+    return tuple(SavedTensor(f"input{k}") for k in (0, 1) if grads[1 - k])
+
+
+def _division_saves(row: Row) -> tuple[SavedTensor, ...]:
+    if len(row.ins) >= 2:
+        raise row.refuse("derive does not know what a division of two tensors keeps for "
+                         "backward")  # fmt: skip
+    return ()
+
+
+_SUM = Rule(_broadcast_flow, elementwise, _nothing)
+_PRODUCT = Rule(_broadcast_flow, elementwise, _product_saves)
+_QUOTIENT = Rule(_broadcast_flow, elementwise, _division_saves)
+_register(_SUM, "add", "sub", "subtract", "Tensor.__add__", "Tensor.__radd__",
+          "Tensor.__sub__", "Tensor.__iadd__", "Tensor.__isub__", "Tensor.add_", "Tensor.sub_")
+_register(_PRODUCT, "mul", "multiply", "Tensor.__mul__", "Tensor.__rmul__", "Tensor.__imul__",
+          "Tensor.mul_")
+_register(_QUOTIENT, "div", "divide", "true_divide", "Tensor.__truediv__",
+          "Tensor.__itruediv__", "Tensor.div_")
+_register(Rule(_broadcast_flow, elementwise, _division_saves), "Tensor.__rsub__")
+_register(Rule(pointwise, _zero, _nothing), "Tensor.__neg__", "neg", "negative")
+
+# -- activations called as functions ----------------------------------------------------------
+
+_register(ACT_OUT, "relu", "relu_", "F.relu", "sigmoid", "sigmoid_", "F.sigmoid", "tanh",
+          "tanh_", "F.tanh", "exp", "exp_")
+_register(ACT_IN, "F.gelu", "F.silu", "F.leaky_relu", "F.elu", "F.hardswish", "F.hardtanh",
+          "F.relu6", "F.mish", "F.softplus", "F.hardsigmoid", "Tensor.leaky_relu_",
+          "F.leaky_relu_", "F.elu_", "F.hardtanh_")
+_register(Rule(pointwise, elementwise, None), "abs", "sqrt", "rsqrt", "log", "sin", "cos",
+          "square", "clamp", "clip", "reciprocal", "sign", "floor", "ceil", "round", "erf")
+
+
+def _softmax_flow(row: Row) -> tuple[Out, ...]:
+    b = bound(row, ("input", "dim"), {"dim": None})
+    rank = len(row.x)
+    if b["dim"] is None:
+        raise row.refuse("softmax without dim: say which axis it normalises")
+    return (windowed(rank, {b["dim"]: whole(row.x[b["dim"] % rank])}),)
+
+
+_register(Rule(_softmax_flow, elementwise, ACT_OUT.saves), "softmax", "log_softmax", "F.softmax",
+          "F.log_softmax")
+
+
+def _dropout_view(row: Row) -> str | bool:
+    b = bound(row, ("input", "p", "training", "inplace"),
+              {"p": 0.5, "training": True, "inplace": False})  # fmt: skip
+    return "same" if not b["training"] or b["p"] == 0 else False
+
+
+def _dropout_saves(row: Row) -> tuple[SavedTensor, ...]:
+    if _dropout_view(row):
+        return ()
+    from derive.layer_memory import saved
+
+    return saved("dropout", mask=numel(row.x))
+
+
+_register(Rule(pointwise, _zero, _dropout_saves, _dropout_view), "F.dropout")
+
+# -- functional forms of layers ----------------------------------------------------------------
+
+
+def _as_layer(cls: type[nn.Module], names: tuple[str, ...]) -> Rule:
+    """A functional call (``F.max_pool2d(x, 2)``) as the rule of the layer it equals."""
+
+    def build(row: Row) -> nn.Module:
+        values = bound(row, ("input", *names), {})
+        values.pop("input")
+        training = values.pop("training", True)
+        try:
+            layer = cls(**values)
+        except (TypeError, ValueError) as exc:
+            raise row.refuse(str(exc)) from None
+        return layer.train(bool(training))
+
+    rule = next(r for c in cls.__mro__ if (r := MODULE_RULES.get(c)) is not None)
+
+    def on_layer(part: Callable[[Row], Any] | None) -> Callable[[Row], Any] | None:
+        if part is None:
+            return None
+        return lambda row: part(row.with_module(row.layer(build)))
+
+    return Rule(on_layer(rule.flow), on_layer(rule.cost), on_layer(rule.saves))
+
+
+_POOL = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+_AVG = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
+for _d in (1, 2, 3):
+    FUNCTION_RULES[getattr(torch.nn.functional, f"max_pool{_d}d")] = _as_layer(
+        getattr(nn, f"MaxPool{_d}d"), _POOL)
+    FUNCTION_RULES[getattr(torch.nn.functional, f"avg_pool{_d}d")] = _as_layer(
+        getattr(nn, f"AvgPool{_d}d"), _AVG + (("divisor_override",) if _d > 1 else ()))
+    FUNCTION_RULES[getattr(torch.nn.functional, f"adaptive_avg_pool{_d}d")] = _as_layer(
+        getattr(nn, f"AdaptiveAvgPool{_d}d"), ("output_size",))
+    FUNCTION_RULES[getattr(torch.nn.functional, f"adaptive_max_pool{_d}d")] = _as_layer(
+        getattr(nn, f"AdaptiveMaxPool{_d}d"), ("output_size",))
+
+# -- concatenation -----------------------------------------------------------------------------
+
+
+def _cat_flow(row: Row) -> tuple[Out, ...]:
+    b = bound(row, ("tensors", "dim"), {"dim": 0})
+    rank = len(row.y)
+    d = b["dim"] % rank
+    axes = [tuple(Axis(k, t, EQUAL) for k in range(len(row.ins))) for t in range(rank)]
+    axes[d] = tuple(Axis(k, d, JOINED) for k in range(len(row.ins)))
+    return (Out(tuple(axes)),)
+
+_register(Rule(_cat_flow, _zero, _nothing), "cat", "concat", "concatenate")
+
+# -- views and reshapes ------------------------------------------------------------------------
+
+
+def _sizes_arg(row: Row, name: str) -> tuple:
+    rest = row.args[1:]
+    if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
+        return tuple(rest[0])
+    return tuple(rest) if rest else tuple(row.kwargs.get(name, ()))
+
+
+def _permute_flow(row: Row) -> tuple[Out, ...]:
+    return (permuted(_sizes_arg(row, "dims")),)
+
+
+def _transpose_flow(row: Row) -> tuple[Out, ...]:
+    rank = len(row.x)
+    if rank < 2:
+        return (same(rank),)
+    b = bound(row, ("input", "dim0", "dim1"), {"dim0": 0, "dim1": 1})
+    order = list(range(rank))
+    d0, d1 = b["dim0"] % rank, b["dim1"] % rank
+    order[d0], order[d1] = order[d1], order[d0]
+    return (permuted(order),)
+
+
+def _movedim_flow(row: Row) -> tuple[Out, ...]:
+    b = bound(row, ("input", "source", "destination"), {})
+    rank = len(row.x)
+    src = b["source"] if isinstance(b["source"], (tuple, list)) else [b["source"]]
+    dst = b["destination"] if isinstance(b["destination"], (tuple, list)) else [b["destination"]]
+    order: list[int | None] = [None] * rank
+    for s, d in zip(src, dst):
+        order[d % rank] = s % rank
+    rest = iter(t for t in range(rank) if t not in {s % rank for s in src})
+    return (permuted([o if o is not None else next(rest) for o in order]),)
+
+
+def _reshape_flow(row: Row) -> tuple[Out, ...]:
+    return (reshaped(row.x, row.y),)
+
+
+def _reshape_view(row: Row) -> str | bool:
+    return "same" if row.contiguous(0) or row.x == row.y else False
+
+
+def _expand_flow(row: Row) -> tuple[Out, ...]:
+    return (broadcast([row.x], row.y),)
+
+
+_register(Rule(_permute_flow, _zero, _nothing, "strided"), "permute")
+_register(Rule(_transpose_flow, _zero, _nothing, "strided"), "transpose", "swapaxes",
+          "swapdims", "t", "Tensor.T.__get__", "Tensor.mT.__get__")
+_register(Rule(_movedim_flow, _zero, _nothing, "strided"), "movedim", "moveaxis")
+_register(Rule(_reshape_flow, _zero, _nothing, _reshape_view), "reshape", "flatten",
+          "Tensor.reshape_as", "unflatten", "Tensor.view", "Tensor.view_as", "unsqueeze",
+          "squeeze")
+_register(Rule(_expand_flow, _zero, _nothing, "strided"), "Tensor.expand", "Tensor.expand_as",
+          "broadcast_to")
+_register(Rule(pointwise, _zero, _nothing, _reshape_view), "Tensor.contiguous")
+_register(Rule(pointwise, _zero, _nothing, "same"), "detach", "Tensor.detach_")
+_register(Rule(pointwise, _zero, _nothing), "clone")
+
+# -- indexing ----------------------------------------------------------------------------------
+
+
+def _index_flow(row: Row) -> tuple[Out, ...]:
+    key = row.args[1]
+    items = list(key) if isinstance(key, tuple) else [key]
+    rank = len(row.x)
+    if sum(1 for i in items if i is Ellipsis) > 1:
+        raise row.refuse("indexing with several ellipses")
+    used = sum(1 for i in items if i is not None and i is not Ellipsis)
+    if Ellipsis in items:
+        e = items.index(Ellipsis)
+        items[e : e + 1] = [slice(None)] * (rank - used)
+    else:
+        items += [slice(None)] * (rank - used)
+    axes: list[tuple[Axis, ...]] = []
+    drops: list[Drop] = []
+    t = 0
+    for item in items:
+        if item is None:
+            axes.append(())
+            continue
+        n = row.x[t]
+        if isinstance(item, slice):
+            axes.append((Axis(0, t, _slice_window(row, item, n)),))
+        elif isinstance(item, (int, sp.Expr)) and not isinstance(item, bool):
+            drops.append(Drop(0, t, affine_window(0, _start(row, item, n))))
         else:
-            raise ShapeError(f"{where}: cannot tell that sizes {x} and {y} agree")
-    return tuple(out)
+            raise row.refuse("indexing with tensors: derive follows slices and integer indices")
+        t += 1
+    return (Out(tuple(axes), tuple(drops)),)
 
 
-def _dim(dim: Any, rank: int, where: str) -> int:
-    if not isinstance(dim, int) or not -rank <= dim < rank:
-        raise ShapeError(f"{where}: dim must be an int in [{-rank}, {rank}), got dim={dim!r}")
-    return dim % rank
+def _start(row: Row, value: Any, n: sp.Expr) -> sp.Expr:
+    """A start or index as torch reads it (negative: from the end); a start past the end
+    leaves nothing to read, so it needs no clamping."""
+    v = sp.sympify(value)
+    if v.is_nonnegative:
+        return v
+    if v.is_negative:
+        return n + v if (n + v).is_nonnegative or not (n + v).is_number else sp.Integer(0)
+    raise row.refuse(f"an index or slice start {v} whose sign derive does not know")
 
 
-def _binary(b: _Builder, name: str, inplace: bool, where: str, label: str, x: Any, y: Any) -> Any:
-    refs = [v for v in (x, y) if isinstance(v, Ref)]
-    if not refs:
-        ops = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
-               "div": operator.truediv}  # fmt: skip
-        return ops[name](x, y)
-    if len(refs) == 1:  # a tensor and a number: entry by entry
-        ref = refs[0]
-        return b.add(path=where, kind=label, shape=b.shape(ref, where), inputs=(ref.index,),
-                     function="scalar", alias=inplace)  # fmt: skip
-    shape = _broadcast(b.shape(x, where), b.shape(y, where), where)
-    if inplace and shape != b.shape(x, where):
-        raise ShapeError(f"{where}: an in-place operation cannot grow its tensor")
-    return b.add(path=where, kind=label, shape=shape, inputs=(x.index, y.index), function=name,
-                 alias=inplace)  # fmt: skip
+def _slice_window(row: Row, item: slice, n: sp.Expr) -> Any:
+    if item.start is None and item.stop is None and item.step in (None, 1):
+        return None  # the whole axis
+    step = sp.sympify(1 if item.step is None else item.step)
+    start = sp.Integer(0) if item.start is None else _start(row, item.start, n)
+    return affine_window(step, start)
 
 
-def _cat(b: _Builder, where: str, label: str, tensors: Any, dim: Any = 0) -> Ref:
-    if not isinstance(tensors, (list, tuple)) or not all(isinstance(t, Ref) for t in tensors):
-        raise ShapeError(f"{where}: expected a list of tensors")
-    shapes = [b.shape(t, where) for t in tensors]
-    d = _dim(dim, len(shapes[0]), where)
-    out = list(shapes[0])
-    for s in shapes[1:]:
-        if len(s) != len(out) or any(sp.expand(p - q) != 0 for i, (p, q) in
-                                     enumerate(zip(s, out)) if i != d):  # fmt: skip
-            raise ShapeError(f"{where}: cannot tell that the shapes {shapes} agree off dim {d}")
-    out[d] = sp.Add(*(s[d] for s in shapes))
-    return b.add(path=where, kind=label, shape=tuple(out), inputs=tuple(t.index for t in tensors),
-                 function="cat", args={"dim": d})  # fmt: skip
+def _trivial(row: Row) -> str:
+    return "same" if row.x == row.y else "strided"
 
 
-def _flatten(b: _Builder, where: str, label: str, x: Any, start: Any = 0, end: Any = -1) -> Ref:
-    shape = b.shape(x, where)
-    s, e = _dim(start, len(shape), where), _dim(end, len(shape), where)
-    out = shape[:s] + (sp.Mul(*shape[s : e + 1]),) + shape[e + 1 :]
-    return b.add(path=where, kind=label, shape=out, inputs=(x.index,), function="reshape",
-                 alias=True)  # fmt: skip
+_register(Rule(_index_flow, _zero, _nothing, _trivial), "Tensor.__getitem__")
 
 
-def _reshape(b: _Builder, where: str, label: str, x: Any, *sizes: Any) -> Ref:
-    shape = b.shape(x, where)
-    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-        sizes = tuple(sizes[0])
-    total, known = sp.Mul(*shape), [s for s in sizes if not (isinstance(s, int) and s == -1)]
-    if len(known) < len(sizes) - 1 or any(isinstance(s, Ref) for s in sizes):
-        raise ShapeError(f"{where}: sizes must be numbers with at most one -1, got {sizes}")
-    rest = sp.cancel(total / sp.Mul(*known))
-    out = tuple(rest if isinstance(s, int) and s == -1 else sp.sympify(s) for s in sizes)
-    if sp.expand(sp.Mul(*out) - total) != 0 or any(not d.is_integer for d in out):
-        raise ShapeError(f"{where}: cannot reshape {shape} to {sizes}")
-    return b.add(path=where, kind=label, shape=out, inputs=(x.index,), function="reshape",
-                 alias=True)  # fmt: skip
+def _pieces_flow(size_name: str) -> Callable[[Row], tuple[Out, ...]]:
+    """``chunk``/``split``: piece ``k`` starts where the pieces before it end."""
+
+    def flow(row: Row) -> tuple[Out, ...]:
+        b = bound(row, ("input", size_name, "dim"), {"dim": 0})
+        rank = len(row.x)
+        d = b["dim"] % rank
+        outs, offset = [], sp.Integer(0)
+        for y in row.outs:
+            outs.append(windowed(rank, {d: affine_window(1, offset)}))
+            offset = offset + y[d]
+        return tuple(outs)
+
+    return flow
 
 
-def _mean(b: _Builder, where: str, label: str, x: Any, dim: Any = None, keepdim: bool = False,
-          **_: Any) -> Ref:  # fmt: skip
-    shape = b.shape(x, where)
-    dims = range(len(shape)) if dim is None else dim if isinstance(dim, (tuple, list)) else [dim]
-    reduced = {_dim(d, len(shape), where) for d in dims}
-    out = tuple(sp.Integer(1) if i in reduced else n for i, n in enumerate(shape)
-                if keepdim or i not in reduced)  # fmt: skip
-    return b.add(path=where, kind=label, shape=out, inputs=(x.index,), function="mean",
-                 args={"dims": tuple(sorted(reduced)), "keepdim": bool(keepdim)})  # fmt: skip
+def _unbind_flow(row: Row) -> tuple[Out, ...]:
+    b = bound(row, ("input", "dim"), {"dim": 0})
+    rank = len(row.x)
+    d = b["dim"] % rank
+    return tuple(Out(tuple((Axis(0, t),) for t in range(rank) if t != d),
+                     (Drop(0, d, affine_window(0, k)),)) for k in range(len(row.outs)))
 
 
-def _size(b: _Builder, where: str, x: Any, dim: Any = None) -> Any:
-    shape = b.shape(x, where)
-    return tuple(shape) if dim is None else shape[_dim(dim, len(shape), where)]
+_register(Rule(_pieces_flow("chunks"), _zero, _nothing, "strided"), "chunk")
+_register(Rule(_pieces_flow("split_size_or_sections"), _zero, _nothing, "strided"), "split")
+_register(Rule(_unbind_flow, _zero, _nothing, "strided"), "unbind")
+
+# -- reductions ----------------------------------------------------------------------------------
 
 
-def _layer_from(b: _Builder, cls: type[nn.Module], names: tuple[str, ...], where: str,
-                label: str, args: tuple, kwargs: dict) -> Ref:  # fmt: skip
-    """A functional call as the torch layer that does the same."""
-    bound = dict(zip(names, args[1:]))
-    bound.update({k: v for k, v in kwargs.items() if k != "input"})
-    training = bound.pop("training", True)
-    unknown = set(bound) - set(names)
-    if unknown or len(args) - 1 > len(names):
-        raise ShapeError(f"{where}: unexpected arguments {sorted(unknown) or args[1:]}")
-    try:
-        layer = cls(**bound)
-    except (TypeError, ValueError) as exc:
-        raise ShapeError(f"{where}: {exc}") from None
-    layer.train(bool(training))
-    x = args[0] if args else kwargs.get("input")
-    return b.layer(layer, where, label, x)
+def _reduce_flow(row: Row) -> tuple[Out, ...]:
+    b = bound(row, ("input", "dim", "keepdim"), {"dim": None, "keepdim": False})
+    rank = len(row.x)
+    dims = range(rank) if b["dim"] is None else (
+        b["dim"] if isinstance(b["dim"], (tuple, list)) else [b["dim"]])  # fmt: skip
+    return (reduced(row.x, list(dims), bool(b["keepdim"])),)
 
 
-def dispatch(b: _Builder, op: str, target: Any, where: str, args: tuple, kwargs: dict) -> Any:
-    """One ``call_function``/``call_method`` node of a traced forward."""
-    label = _label(op, target)
-    if op == "call_function" and target in FUNCTIONAL_LAYERS:
-        cls, names = FUNCTIONAL_LAYERS[target]
-        if target is torch.relu_:
-            kwargs = {**kwargs, "inplace": True}
-            names = ("inplace",)
-        return _layer_from(b, cls, names, where, label, args, kwargs)
-    if op == "call_method" and target in METHOD_LAYERS:
-        layer = METHOD_LAYERS[target](**({"inplace": True} if target.endswith("_") else {}))
-        return b.layer(layer, where, label, args[0])
-    if target in _BINARY:
-        name, inplace = _BINARY[target]
-        other = args[1] if len(args) > 1 else kwargs.get("other")
-        return _binary(b, name, inplace, where, label, args[0], other)
-    handler = _HANDLERS.get(target)
-    if handler is None:
-        raise ShapeError(f"{where}: no receptive-field, cost and memory rule for {label}")
-    return handler(b, where, label, *args, **kwargs)
+_register(Rule(_reduce_flow, lambda r: adaptive_pool_cost(numel(r.x)), _nothing), "mean", "sum")
+
+# -- padding and interpolation ---------------------------------------------------------------
 
 
-def _getattr(b: _Builder, where: str, label: str, obj: Any, name: str) -> Any:
-    if isinstance(obj, Ref) and name == "shape":
-        return b.shape(obj, where)
-    raise ShapeError(f"{where}: unsupported attribute {name!r}")
+def _pad_args(row: Row) -> dict[str, Any]:
+    return bound(row, ("input", "pad", "mode", "value"), {"mode": "constant", "value": None})
 
 
-def _getitem(b: _Builder, where: str, label: str, obj: Any, index: Any) -> Any:
-    if isinstance(obj, Ref):
-        raise ShapeError(f"{where}: indexing a tensor is not supported here")
-    return obj[index]
+_register(Rule(lambda r: resample.pad_flow(r, _pad_args(r)["pad"], _pad_args(r)["mode"]),
+               resample.pad_cost, _nothing), "F.pad")
+_register(Rule(lambda r: resample.interpolation_flow(r, resample.functional(r)),
+               lambda r: resample.interpolation_cost(r, resample.functional(r)),
+               lambda r: resample.interpolation_saves(r, resample.functional(r))),
+          "F.interpolate")
+
+# -- tensors made from nothing -----------------------------------------------------------------
 
 
-def _alias(b: _Builder, where: str, label: str, x: Any, *_: Any, **__: Any) -> Ref:
-    return b.add(path=where, kind=label, shape=b.shape(x, where), inputs=(x.index,),
-                 function="scalar", alias=True)  # fmt: skip
+def _new_flow(row: Row) -> tuple[Out, ...]:
+    return tuple(Out(tuple(() for _ in y)) for y in row.outs)
 
 
-_HANDLERS: dict[Any, Any] = {
-    torch.cat: _cat, torch.concat: _cat, torch.concatenate: _cat,
-    torch.flatten: _flatten, "flatten": _flatten,
-    torch.reshape: _reshape, "reshape": _reshape, "view": _reshape,
-    torch.mean: _mean, "mean": _mean,
-    "size": lambda b, where, label, x, dim=None: _size(b, where, x, dim),
-    "dim": lambda b, where, label, x: len(b.shape(x, where)),
-    builtins.getattr: _getattr, operator.getitem: _getitem,
-    "contiguous": _alias,
-}  # fmt: skip
+_register(Rule(_new_flow, _zero, _nothing), "zeros", "ones", "empty", "full", "zeros_like",
+          "ones_like", "empty_like", "full_like", "rand", "randn", "arange")

@@ -87,12 +87,61 @@ def configure(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, action="store_true", help=f"add columns: {what}")
 
 
-def _shape_text(shape: Any) -> str:
+def _shape_text(shape: Any, show: Any = None) -> str:
+    """A shape as text, each size printed by ``show`` (:func:`derive.printing.text`: the
+    reader's form, proved equal to the engine's expression)."""
+    show = show or _formula
     if shape is None:
         return "(differs between the cases)"
     if shape and isinstance(shape[0], tuple):
-        return " ; ".join(_shape_text(s) for s in shape)
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+        return " ; ".join(_shape_text(s, show) for s in shape)
+    return "(" + ", ".join(show(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _sympy_shape(shape: Any) -> str:
+    """The same with SymPy's own forms (JSON's ``*_sympy`` fields)."""
+    return _shape_text(shape, str)
+
+
+def _formula(expr: Any) -> str:
+    """A size or a condition in the reader's form (:func:`derive.printing.text` for each
+    side; ``=`` and ``!=`` for equations, ``mod`` for remainders, ``and``/``or``/``not``)."""
+    import sympy as sp
+
+    from derive.printing import text
+
+    if isinstance(expr, (sp.And, sp.Or)):
+        joiner = " and " if isinstance(expr, sp.And) else " or "
+        return joiner.join(_grouped(a) for a in expr.args)
+    if isinstance(expr, sp.Not):
+        return f"not {_grouped(expr.args[0])}"
+    if isinstance(expr, (sp.Eq, sp.Ne)):
+        sign = " = " if isinstance(expr, sp.Eq) else " != "
+        return _side(expr.lhs) + sign + _side(expr.rhs)
+    if isinstance(expr, sp.Piecewise):  # a size that differs between sizes: each piece
+        pieces = [_formula(v) if c is sp.true else f"{_formula(v)} if {_formula(c)}"
+                  for v, c in expr.args]  # fmt: skip
+        return "(" + "; else ".join(pieces) + ")"
+    return text(expr)
+
+
+def _grouped(expr: Any) -> str:
+    import sympy as sp
+
+    inner = _formula(expr)
+    return f"({inner})" if isinstance(expr, (sp.And, sp.Or)) else inner
+
+
+def _side(expr: Any) -> str:
+    import sympy as sp
+
+    from derive.printing import text
+
+    if isinstance(expr, sp.Mod):
+        a, b = expr.args
+        left = text(a)
+        return (f"({left})" if isinstance(a, sp.Add) else left) + f" mod {text(b)}"
+    return text(expr)
 
 
 def _table(rows: list[tuple[str, str, str]]) -> str:
@@ -105,32 +154,33 @@ def _table(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
-def _calculus(args: argparse.Namespace, net: Any, shape: tuple, layers: Any) -> Any:
-    """The receptive-field, cost and memory columns asked for (None when none is)."""
+def _calculus(args: argparse.Namespace, net: Any, t: Any) -> Any:
+    """The receptive-field, cost and memory columns asked for (None when none is), composed
+    over the trace already made (no second run of the forward)."""
     want = {k: getattr(args, k, False) for k in ("receptive_field", "cost", "memory")}
     if not any(want.values()):
         return None
     from derive.calculus.columns import columns
 
-    return columns(net, shape, layers, **want)
+    return columns(net, t, **want)
 
 
 def _assumed(case: Any) -> str:
-    return " and ".join(str(a) for a in case.assumptions) or "always"
+    return " and ".join(_formula(a) for a in case.assumptions) or "always"
 
 
 def _layers_text(t: Any, calc: Any = None) -> list[str]:
     out: list[str] = []
     for i, case in enumerate(t.cases if len(t.cases) > 1 else [None]):
-        layers = t.layers if case is None else case.layers
+        picked = [j for j, layer in enumerate(t.layers) if case is None or layer.case == i]
         if case is not None:
             out += ["", f"case {i + 1}, assuming {_assumed(case)}:"]
             if case.rejection is not None:
                 out.append(f"  rejected: {case.rejection}")
         rows = [("layer", "type", "output shape"), ("(input)", "", _shape_text(t.input_shape))]
-        rows += [(layer.path or "(module)", layer.kind, _shape_text(layer.shape))
-                 for layer in layers]  # fmt: skip
-        out.append(_table(rows) if calc is None or case is not None else _wide(rows, calc))
+        rows += [(t.layers[j].path or "(module)", t.layers[j].kind,
+                  _shape_text(t.layers[j].shape)) for j in picked]  # fmt: skip
+        out.append(_table(rows) if calc is None else _wide(rows, calc, picked))
     return out[1:] if out and out[0] == "" else out
 
 
@@ -153,11 +203,11 @@ def _admissible_text(admissible: Any) -> list[str]:
     return out
 
 
-def _wide(rows: list, calc: Any) -> str:
-    """The layer table with the calculus columns beside it."""
+def _wide(rows: list, calc: Any, picked: list[int]) -> str:
+    """The layer table with the calculus columns beside it (``picked``: the trace rows)."""
     from derive.calculus.columns import table
 
-    heads = [calc.headers, [""] * len(calc.headers), *calc.cells]
+    heads = [calc.headers, [""] * len(calc.headers), *(calc.cells[j] for j in picked)]
     return table([[*r, *c] for r, c in zip(rows, heads)])
 
 
@@ -166,6 +216,7 @@ def _text(t: Any, admissible: Any, spec: Any, calc: Any = None) -> str:
     out += ["", f"output: {_shape_text(t.output)}"]
     if calc is not None:
         out += [f"total {k.replace('_', ' ')}: {v}" for k, v in calc.totals.items()]
+        out += [f"no {k} columns: {why}" for k, why in calc.refused.items()]
     if len(t.cases) > 1:
         out += ["", f"the forward branches on sizes: {len(t.cases)} cases, each assuming:"]
         out += [f"  case {i + 1}: {_assumed(c)}" for i, c in enumerate(t.cases)]
@@ -174,7 +225,7 @@ def _text(t: Any, admissible: Any, spec: Any, calc: Any = None) -> str:
         out += [f"  {u}" for u in t.unused]
     if t.constraints:
         out += ["", "conditions on the input sizes:"]
-        out += [f"  {c.path} ({c.kind}): {c.condition}" for c in t.constraints]
+        out += [f"  {c.path} ({c.kind}): {_formula(c.condition)}" for c in t.constraints]
     if admissible is not None:
         out += _admissible_text(admissible)
     if spec is not None:
@@ -188,18 +239,21 @@ def _payload(
 ) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "network": args.network,
-        "input": [str(d) for d in t.input_shape],
+        "input": [_formula(d) for d in t.input_shape],
         "layers": [
             {"path": layer.path, "type": layer.kind, "shape": _shape_text(layer.shape),
-             "case": layer.case}
+             "shape_sympy": _sympy_shape(layer.shape), "case": layer.case}
             for layer in t.layers
         ],  # fmt: skip
         "output": _shape_text(t.output) if isinstance(t.output, tuple) else str(t.output),
-        "cases": [{"assumed": [str(a) for a in c.assumptions], "rejection": c.rejection}
+        "output_sympy": _sympy_shape(t.output) if isinstance(t.output, tuple) else str(t.output),
+        "cases": [{"assumed": [_formula(a) for a in c.assumptions],
+                   "assumed_sympy": [str(a) for a in c.assumptions], "rejection": c.rejection}
                   for c in t.cases],  # fmt: skip
         "unused": list(t.unused),
         "conditions": [
-            {"path": c.path, "type": c.kind, "condition": str(c.condition)}
+            {"path": c.path, "type": c.kind, "condition": _formula(c.condition),
+             "condition_sympy": str(c.condition)}
             for c in t.constraints
         ],
     }
@@ -220,6 +274,9 @@ def _payload(
         row.update(fields)
     if calc is not None and calc.totals:
         payload["totals"] = calc.totals
+        payload["totals_sympy"] = calc.totals_sympy
+    if calc is not None and calc.refused:
+        payload["refused"] = calc.refused
     if spec is not None:
         payload["export"] = {"code": spec.text(), "complete": spec.complete,
                              "notes": list(spec.notes)}  # fmt: skip
@@ -237,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
     wanted = args.admissible or args.export
     admissible = solve_constraints(t.constraints, t.symbols) if wanted else None
     spec = spec_from_trace(t) if args.export else None
-    calc = _calculus(args, net, shape, t.layers)
+    calc = _calculus(args, net, t)
     if args.json:
         sys.stdout.write(json.dumps(_payload(args, t, admissible, spec, calc)) + "\n")
     else:

@@ -155,7 +155,7 @@ def zoo_summary(name: str) -> ZooSummary:
     t = run(entry.factory(), entry.input_shape)
     adm = solve_constraints(t.constraints, t.symbols)
     return ZooSummary(name, entry.title, entry.input_shape, t, adm,
-                      spec_from_trace(t, entry.sample))  # fmt: skip
+                      spec_from_trace(t, entry.sample, adm))  # fmt: skip
 
 
 class _Package(types.ModuleType):

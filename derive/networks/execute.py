@@ -36,6 +36,8 @@ from derive.errors import ShapeError, first_line
 from derive.networks.bind import HANDLERS, Handler
 from derive.networks.branches import DECIDER, PATH, Path
 from derive.networks.decompose import MODE
+from derive.networks.flow import Call, Written, call_of, in_place, mark, source, tensors_in
+from derive.networks.memo import MISS, LayerMemo
 from derive.networks.rules import Constraint, Site
 from derive.networks.symbolic import SymTensor, Unsupported, unwrap
 
@@ -55,12 +57,17 @@ _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 class Layer:
     """One row of a trace: where (``"features.3"``), what (``"Conv2d"``, ``"add"``) and the
     output shape (a tuple of shapes for layers returning several tensors); ``case`` numbers
-    the case of a forward whose branches split the sizes (0 when there is one)."""
+    the case of a forward whose branches split the sizes (0 when there is one).
+
+    ``call`` (:class:`derive.networks.flow.Call`) records the data flow: the module or torch
+    function applied and the tensors it read (rows of the same case, or the forward's
+    inputs)."""
 
     path: str
     kind: str
     shape: Any
     case: int = 0
+    call: Call | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -74,6 +81,8 @@ class Outcome:
     rejection: str | None = None
     static: list[Constraint] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
+    #: where each tensor the forward returned came from (:mod:`derive.networks.flow`)
+    sources: list[Any] = field(default_factory=list)
 
 
 def _join(prefix: str, name: str) -> str:
@@ -113,7 +122,7 @@ def shapes_in(value: Any) -> Any:
 
 
 class _Frame:
-    __slots__ = ("module", "path", "kind", "layer", "hidden", "ops", "calls")
+    __slots__ = ("module", "path", "kind", "layer", "hidden", "ops", "calls", "call", "first")
 
     def __init__(self, module: nn.Module | None, path: str, kind: str, layer: bool,
                  hidden: bool) -> None:  # fmt: skip
@@ -121,6 +130,8 @@ class _Frame:
         self.layer, self.hidden = layer, hidden
         self.ops: dict[str, int] = {}
         self.calls: dict[int, int] = {}
+        self.call: Call | None = None
+        self.first: Any = None
 
     def label(self) -> str:
         return f"{self.path} ({self.kind})" if self.path else self.kind
@@ -141,6 +152,7 @@ class _Run:
         self.outcome = Outcome(path)
         self.frames: list[_Frame] = []
         self.used: set[int] = set()
+        self.memo = LayerMemo()
 
     def use(self, values: Any) -> None:
         """Mark the derive tensors among ``values`` as read by an operation."""
@@ -158,7 +170,7 @@ class _Run:
                 )
     # -- frames ------------------------------------------------------------------------
 
-    def enter(self, module: nn.Module) -> _Frame:
+    def enter(self, module: nn.Module, args: tuple = (), kwargs: dict | None = None) -> _Frame:
         layer = is_layer(module)
         if not self.frames:
             frame = _Frame(module, "", type(module).__name__, layer, False)
@@ -167,6 +179,10 @@ class _Run:
             path = _join(parent.path, self.machine.name(parent, module))
             hidden = parent.hidden or parent.layer
             frame = _Frame(module, path, type(module).__name__, layer, hidden)
+        if layer and not frame.hidden:
+            inplace = getattr(module, "inplace", False) is True
+            frame.call = call_of(module, args, kwargs or {}, inplace)
+            frame.first = args[0] if inplace and args else None
         self.frames.append(frame)
         return frame
 
@@ -175,7 +191,16 @@ class _Run:
         if frame.layer and not frame.hidden:
             shape = shapes_in(value)
             if shape is not None:
-                self.outcome.layers.append(Layer(frame.path, frame.kind, shape))
+                self._row(Layer(frame.path, frame.kind, shape, call=frame.call), value,
+                          frame.first)  # fmt: skip
+
+    def _row(self, layer: Layer, value: Any, written: Any = None) -> None:
+        """Record ``layer`` as the origin of ``value`` (and of ``written``, changed in place)."""
+        row = len(self.outcome.layers)
+        self.outcome.layers.append(layer)
+        mark(value, row)
+        if isinstance(written, torch.Tensor) and written is not value:
+            mark(written, row)
 
     def where(self) -> str:
         return self.frames[-1].label() if self.frames else "(outside any module)"
@@ -208,15 +233,20 @@ class _Run:
         finally:
             self.frames.pop()
 
-    def after_op(self, handler: Handler, site: Site, name: str | None, value: Any) -> None:
+    def after_op(self, handler: Handler, site: Site, name: str | None, value: Any,
+                 call: Call | None = None, written: Any = None) -> None:  # fmt: skip
+        """Record an operation of user code as its own row (``written``: the tensor it
+        changed in place, if any)."""
         if name is None:
             return
         shape = shapes_in(value)
         if shape is None:
+            if isinstance(written, SymTensor):
+                written.derive_source = Written(f"{site.label()} writes into it in place")
             return
         top = self.frames[-1]
         top.ops[handler.label] = top.ops.get(handler.label, 0) + 1
-        self.outcome.layers.append(Layer(site.path, site.kind, shape))
+        self._row(Layer(site.path, site.kind, shape, call=call), value, written)
 
 
 def _located(exc: Unsupported, where: str) -> Unsupported:
@@ -230,13 +260,7 @@ def _located(exc: Unsupported, where: str) -> Unsupported:
 
 
 def _tensors_in(value: Any) -> list[SymTensor]:
-    if isinstance(value, SymTensor):
-        return [value]
-    if isinstance(value, (tuple, list)):
-        return [t for v in value for t in _tensors_in(v)]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in _tensors_in(v)]
-    return []
+    return [t for t in tensors_in(value) if isinstance(t, SymTensor)]
 
 
 def _describe(func: Any) -> str:
@@ -267,11 +291,17 @@ class _Mode(TorchFunctionMode):
                 f"unsupported {_describe(func)}: derive has no shape rule for it"
             ), run.where())  # fmt: skip
         site, name = run.op_site(handler)
+        kwargs = kwargs or {}
+        call = None
+        if name is not None:  # its own row: read where its tensors come from before it runs
+            call = call_of(func, args, kwargs, in_place(func, args, kwargs))
         try:
-            value = self._call(run, handler, site, args, kwargs or {})
+            value = self._call(run, handler, site, args, kwargs)
         except Unsupported as exc:
             raise _located(exc, site.label()) from None
-        run.after_op(handler, site, name, value)
+        if call is not None:
+            run.after_op(handler, site, name, value, call,
+                         args[0] if call.inplace and args else None)  # fmt: skip
         return value
 
     @staticmethod
@@ -331,7 +361,7 @@ class Machine:
         run = self.active
         if run is None:
             return forward(*args, **kwargs)
-        frame = run.enter(module)
+        frame = run.enter(module, args, kwargs)
         value = None
         try:
             rule = module_rule(module)
@@ -339,7 +369,7 @@ class Machine:
                 run.use((args, kwargs))
             value = (
                 self._apply(rule, module, frame, args, kwargs) if rule is not None
-                else forward(*args, **kwargs)
+                else self._forward(run, frame, module, forward, args, kwargs)
             )  # fmt: skip
         except Unsupported as exc:
             raise _located(exc, frame.label()) from None
@@ -350,6 +380,27 @@ class Machine:
         finally:
             run.exit(frame, value)
         run.check_used(frame, args, kwargs, value)
+        return value
+
+    @staticmethod
+    def _forward(run: _Run, frame: _Frame, module: nn.Module, forward: Callable[..., Any],
+                 args: tuple, kwargs: dict) -> Any:  # fmt: skip
+        """``forward(*args, **kwargs)``; a torch layer applied again to inputs of the same
+        shapes is answered from its first application (:mod:`derive.networks.memo`)."""
+        if not frame.layer or frame.hidden:
+            return forward(*args, **kwargs)
+        key = run.memo.key(module, args, kwargs)
+        if key is None:
+            return forward(*args, **kwargs)
+        outcome = run.outcome
+        value = run.memo.replay(key, frame.path, outcome.static)
+        if value is not MISS:
+            run.use((args, kwargs))
+            return value
+        decisions, hints = len(outcome.path.decisions), len(outcome.static)
+        value = forward(*args, **kwargs)
+        if len(outcome.path.decisions) == decisions:
+            run.memo.store(key, value, outcome.static[hints:])
         return value
 
     def _apply(self, rule: ModuleRule, module: nn.Module, frame: _Frame, args: tuple,
@@ -402,6 +453,7 @@ class Machine:
             with mode:
                 value = self.root(*inputs)
             run.outcome.output = _output(value)
+            run.outcome.sources = [source(t) for t in tensors_in(value)]
         except Unsupported:
             raise
         except ShapeError as exc:

@@ -292,7 +292,8 @@ def export_spec(module: Any, input_shape: Sequence[object],
     return spec_from_trace(trace(module, input_shape), sample)
 
 
-def spec_from_trace(t: Any, sample: Mapping[sp.Symbol, int] | None = None) -> ExportSpec:
+def spec_from_trace(t: Any, sample: Mapping[sp.Symbol, int] | None = None,
+                    full: Admissible | None = None) -> ExportSpec:  # fmt: skip
     r"""The export specification of a :class:`~derive.networks.trace.Trace`.
 
     Beyond the sizes eager torch accepts, ``torch.export`` needs: one branch of a forward
@@ -301,11 +302,10 @@ def spec_from_trace(t: Any, sample: Mapping[sp.Symbol, int] | None = None) -> Ex
     at least 2 (its 0/1 specialisation guards sizes against 1 where broadcasting or a
     check could depend on it; derive asks it of every intermediate size that depends on one
     input size, which can be more than torch needs). Each restriction that removes
-    accepted sizes is noted.
+    accepted sizes is noted. ``full``: the trace's accepted sizes, when already solved.
     """
-    from derive.networks.admissible import solve_constraints
-
-    full = solve_constraints(t.constraints, t.symbols)
+    solve_constraints = _solver()
+    full = full or solve_constraints(t.constraints, t.symbols)
     case = _case(t, sample)
     base = list(case.constraints)
     notes: list[str] = []
@@ -316,7 +316,7 @@ def spec_from_trace(t: Any, sample: Mapping[sp.Symbol, int] | None = None) -> Ex
         notes.append(f"torch.export traces one branch of the forward; this is the case {shown}")
     base += _static(case, full, sample, notes)
     ones = _at_least_two(case)
-    kept = _keep(base, ones, t.symbols)
+    kept = _keep(base, ones, t.symbols, solve_constraints)
     adm = solve_constraints(base + kept, t.symbols)
     spec = spec_from_admissible(adm, t.inputs, sample)
     complete = len(full.boxes) == 1 and full.exact and all(
@@ -372,11 +372,25 @@ def _dims(shape: Any) -> list[sp.Expr]:
     return [sp.sympify(d) for d in shape]
 
 
-def _keep(base: list[Constraint], extra: list[Constraint],
-          symbols: Sequence[sp.Symbol]) -> list[Constraint]:  # fmt: skip
-    """``extra`` conditions that keep the solution non-empty (all of them, usually)."""
+def _solver() -> Any:
+    """``solve_constraints``, each list of conditions solved once (the specification asks
+    for the same sets more than once)."""
     from derive.networks.admissible import solve_constraints
 
+    solved: dict[tuple, Admissible] = {}
+
+    def solve(constraints: Sequence[Constraint], symbols: Sequence[sp.Symbol]) -> Admissible:
+        key = (tuple(c.condition for c in constraints), tuple(symbols))
+        if key not in solved:
+            solved[key] = solve_constraints(constraints, symbols)
+        return solved[key]
+
+    return solve
+
+
+def _keep(base: list[Constraint], extra: list[Constraint],
+          symbols: Sequence[sp.Symbol], solve_constraints: Any) -> list[Constraint]:  # fmt: skip
+    """``extra`` conditions that keep the solution non-empty (all of them, usually)."""
     if solve_constraints(base + extra, symbols).boxes:
         return extra
     kept: list[Constraint] = []

@@ -20,9 +20,10 @@ This module imports torch (lazily imported by :mod:`derive.networks`).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
@@ -33,6 +34,7 @@ from derive.errors import ShapeError
 from derive.networks import handlers  # noqa: F401  (registers every rule)
 from derive.networks.branches import Explorer
 from derive.networks.execute import Layer, Machine, Outcome
+from derive.networks.flow import Ref
 from derive.networks.rules import Constraint, Shape, as_shape
 from derive.networks.symbolic import new_tensor
 
@@ -63,6 +65,8 @@ class Case:
     rejection: str | None = None
     static: tuple[Constraint, ...] = ()
     unused: tuple[str, ...] = ()
+    #: where each returned tensor came from (:class:`derive.networks.flow.Ref`)
+    sources: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def condition(self) -> sp.Basic:
@@ -147,7 +151,7 @@ def trace(
     outcomes: list[Outcome] = []
     with Machine(module) as machine:
         for path in Explorer():
-            inputs = [_input(s, dtype) for s in shapes]
+            inputs = [_input(s, dtype, j) for j, s in enumerate(shapes)]
             outcomes.append(machine.run(inputs, path))
     result = _merge(shapes, outcomes)
     for note in result.unused:
@@ -155,8 +159,9 @@ def trace(
     return result
 
 
-def _input(shape: Shape, dtype: torch.dtype | None) -> Any:
+def _input(shape: Shape, dtype: torch.dtype | None, j: int = 0) -> Any:
     t = new_tensor(shape)
+    t.derive_source = Ref(-1 - j)
     if dtype is not None:
         t.derive_dtype = dtype
     return t
@@ -165,7 +170,7 @@ def _input(shape: Shape, dtype: torch.dtype | None) -> Any:
 def _merge(shapes: tuple[Shape, ...], outcomes: list[Outcome]) -> Trace:
     cases = tuple(
         Case(o.path.assumptions, tuple(o.layers), o.output, tuple(o.constraints), o.rejection,
-             tuple(o.static), tuple(o.unused))
+             tuple(o.static), tuple(o.unused), tuple(o.sources))
         for o in outcomes
     )
     accepted = [c for c in cases if c.rejection is None]
@@ -177,9 +182,7 @@ def _merge(shapes: tuple[Shape, ...], outcomes: list[Outcome]) -> Trace:
         (case,) = cases
         return Trace(shapes[0], case.layers, case.output, case.constraints, cases, shapes)
     layers = tuple(
-        Layer(layer.path, layer.kind, layer.shape, i)
-        for i, case in enumerate(cases)
-        for layer in case.layers
+        dataclasses.replace(layer, case=i) for i, case in enumerate(cases) for layer in case.layers
     )
     return Trace(shapes[0], layers, _merged_output(cases), _merged_constraints(cases), cases,
                  shapes)  # fmt: skip

@@ -77,9 +77,8 @@ def _field_cells(layer: Any) -> list[str]:
         spans = r" \times ".join(f"[{latex(lo)}, {latex(hi)}]" for lo, hi in layer.interval())
         return [_math(spans), ""]
     size = r" \times ".join(latex(v) for v in layer.size)
-    jumps = set(layer.jump)
-    jump = latex(next(iter(jumps))) if len(jumps) == 1 else r" \times ".join(
-        latex(v) for v in layer.jump)  # fmt: skip
+    shown = ["-" if v is None else latex(v) for v in layer.jump]  # None: an axis of one entry
+    jump = shown[0] if len(set(shown)) == 1 else r" \times ".join(shown)
     return [_math(size), _math(jump)]
 
 
@@ -118,20 +117,23 @@ def _prefixes(net: Any) -> list[Any]:
 
 
 def _field_checks(slim: Any, size: int) -> tuple[int, int, int, str]:
-    """``(layers, positions, interior, method)``; raises at the first disagreement."""
-    from derive.calculus.check import check_receptive_field
+    """``(layers, positions, interior, method)``; raises at the first disagreement.
 
-    positions = interior = 0
-    methods = set()
+    The network's spatial part is traced twice (symbolic, and at the check size); each
+    prefix's output is a row of it, which torch reads by running the prefix.
+    """
+    from derive.calculus.check import check_row_fields
+
     prefixes = _prefixes(slim)
-    for prefix in prefixes:
-        report = check_receptive_field(prefix, (1, 1, H, W), {H: size, W: size + 1}, limit=16)
+    reports = check_row_fields(prefixes[-1], (1, 1, H, W), {H: size, W: size + 1},
+                               [(str(len(p) - 1), p) for p in prefixes], limit=16)  # fmt: skip
+    for prefix, report in zip(prefixes, reports):
         if report.disagreements:
             raise RuntimeError(f"receptive field disagrees with torch after layer "
                                f"{len(prefix) - 1}: {report.disagreements[:3]}")  # fmt: skip
-        positions, interior = positions + report.positions, interior + report.interior
-        methods.add(report.method)
-    return len(prefixes), positions, interior, " and ".join(_HOW[m] for m in sorted(methods))
+    methods = {r.method for r in reports}
+    return (len(prefixes), sum(r.positions for r in reports), sum(r.interior for r in reports),
+            " and ".join(_HOW[m] for m in sorted(methods)))  # fmt: skip
 
 
 @functools.cache

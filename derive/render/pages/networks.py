@@ -1,4 +1,5 @@
-r"""The site page "Shapes through classic networks", computed when it is rendered.
+r"""The site page "Shapes through classic networks" (and networks as people write them
+today), computed when it is rendered.
 
 For LeNet, AlexNet, VGG-11, NiN and ResNet-18 (and ResNet's residual block) the page shows
 every layer's output shape as a formula in the input's height $H$ and width $W$, the exact
@@ -6,7 +7,9 @@ set of accepted sizes, a check against torch forward passes at several sizes (a 
 raises, so a wrong page cannot be built), and torch's own symbolic result (fake tensors
 with a ``ShapeEnv``) with the guards it holds under; and, per layer, the receptive field, the
 parameters, the multiply-accumulates and the memory kept for backward
-(:mod:`derive.render.pages.design`), checked against torch.
+(:mod:`derive.render.pages.design`), checked against torch. Then a U-Net, a Vision
+Transformer, DeepLab's ASPP and WaveNet (:mod:`derive.render.pages.networks_zoo`): their
+accepted sizes as formulas and their ``torch.export`` dynamic shapes as well.
 
 Deterministic: no timings, addresses or dates, so rebuilding gives the same bytes.
 ``derive build`` writes it to ``docs/networks.md`` through :func:`render_page`.
@@ -14,18 +17,20 @@ Deterministic: no timings, addresses or dates, so rebuilding gives the same byte
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import sympy as sp
 
-from derive.errors import ShapeError
 from derive.grammar import size_symbol
+from derive.printing import latex
 from derive.render.md import code as _code
 from derive.render.md import math as _math
 from derive.render.md import table as _table
 from derive.render.pages.design import HEADERS, design_section, layer_cells
+from derive.render.pages.networks_zoo import formula_outcome, zoo_sections
 
 __all__ = ["render_page", "SLIM_WIDTH"]
 
@@ -55,11 +60,15 @@ _INTRO = f"""\
 # Shapes through classic networks
 
 What shape comes out of a network, and which input sizes does it accept? derive answers
-both for **every** size at once: it pushes an input of shape $(1, 1, H, W)$, with $H$ and $W$
-symbols, through the network layer by layer (``derive.output_shape``, or
+both for **every** size at once: it runs the network's own `forward` on an input of shape
+$(1, 1, H, W)$ whose sizes $H$ and $W$ are symbols, every layer and tensor operation answered
+by its shape rule (``derive.output_shape``, or
 ``derive explain MODULE:FACTORY --input 1,1,H,W --admissible`` on the command line), and
 solves the conditions the layers impose (kernels must fit, a fully connected layer needs a
-fixed flattened size, residual additions need equal shapes).
+fixed flattened size, residual additions need equal shapes). Formulas are printed the way
+people write them, each form proved equal to the engine's expression (`derive.printing`).
+The classic networks come first; networks as people write them today (a U-Net, a Vision
+Transformer, DeepLab's ASPP and WaveNet: [below](#networks-as-people-write-them)) follow.
 
 The networks are those of the book, built with `torch.nn` in `derive.networks.classic`
 (grey-scale input, as for Fashion-MNIST). The formulas below are derived for the book's channel
@@ -83,7 +92,7 @@ derive's and finds accepted sizes where torch's guards fail.
 
 
 def _latex_shape(shape: Sequence[sp.Expr]) -> str:
-    return r"\left(" + ", ".join(sp.latex(d) for d in shape) + r"\right)"
+    return r"\left(" + ", ".join(latex(d) for d in shape) + r"\right)"
 
 
 def _condensed(layers: Sequence[Any], blocks: set[str]) -> list[tuple[str, str, Any]]:
@@ -111,13 +120,6 @@ def _torch_outcome(net: Any, size: tuple[int, int]) -> tuple[int, ...] | None:
         return None
 
 
-def _derive_outcome(net: Any, size: tuple[int, int]) -> tuple[tuple[int, ...] | None, str]:
-    from derive.networks.trace import output_shape
-
-    try:
-        return tuple(int(d) for d in output_shape(net, (1, 1, *size))), ""
-    except ShapeError as exc:
-        return None, str(exc).split(":")[0]
 
 
 def _check_sizes(admissible: Any, book: int) -> list[tuple[int, int]]:
@@ -144,9 +146,8 @@ def _section(
 ) -> tuple[str, Any]:
     import torch
 
-    from derive.calculus import analyse
+    from derive.calculus.analysis import analyse_trace
     from derive.networks.admissible import solve_constraints
-    from derive.networks.torch_symbolic import torch_symbolic
     from derive.networks.trace import trace
 
     with torch.device("meta"):
@@ -161,7 +162,7 @@ def _section(
         path for path, m in full.named_modules() if type(m).__name__ == "Residual"
     } if residual_blocks else set()  # fmt: skip
     condensed = _condensed(t.layers, blocks)
-    analysis = analyse(full, (1, 1, H, W))
+    analysis = analyse_trace(t, full)
     extra = layer_cells(analysis, [path for path, _, _ in condensed], blocks)
     rows = [("(input)", "", _math(_latex_shape(t.input_shape)), *[""] * len(HEADERS))]
     rows += [
@@ -181,7 +182,7 @@ def _section(
     for c in fixed:
         out += [
             f"Layer {_code(c.path)} ({c.kind}) needs "
-            f"{_math(sp.latex(c.condition.lhs) + ' = ' + sp.latex(c.condition.rhs))}. "
+            f"{_math(latex(c.condition.lhs) + ' = ' + latex(c.condition.rhs))}. "
             "Sizes are integers, so each factor is a divisor and the product splits into "
             "cases, each solved exactly along the residue classes of the sizes.",
             "",
@@ -195,7 +196,7 @@ def _section(
         last = found[-1]
         more = f" ({len(found) - 1} more such conditions, on larger sizes, from earlier layers)"
         out += [
-            f"Layer {_code(last.path)} ({kind}) needs {_math(sp.latex(last.condition))}: "
+            f"Layer {_code(last.path)} ({kind}) needs {_math(latex(last.condition))}: "
             f"{last.reason.split(',')[0]}" + (more if len(found) > 1 else "") + ".",
             "",
         ]
@@ -212,7 +213,7 @@ def _section(
 
     # torch's symbolic shapes
     probe = _probe_path(full)
-    theirs = torch_symbolic(full, (1, 1, H, W), {H: book, W: book}, probe=probe)
+    theirs = _torch_symbolic(name, factory, book, probe)
     ours_probe = next(layer.shape for layer in reversed(t.layers) if _inside(layer.path, probe))
 
     # the check against torch, including accepted sizes where torch's guards fail
@@ -224,9 +225,10 @@ def _section(
     ]
     outside = [(size, failing) for size, failing in outside if failing]
     table = []
+    slim_trace = trace(slim, (1, 1, H, W))
     for size in candidates:
         expected = _torch_outcome(slim, size)
-        got, where = _derive_outcome(slim, size)
+        got, where = formula_outcome(slim_trace, {H: size[0], W: size[1]})
         if got != expected:
             raise RuntimeError(f"{name} at {size}: derive gives {got}, torch gives {expected}")
         if (size in adm) != (expected is not None):
@@ -242,7 +244,8 @@ def _section(
         "### Checked against torch",
         "",
         f"Forward passes of the slimmed copy (channels x {SLIM_WIDTH:g}) at the book's size "
-        "and around the edges of the accepted set:",
+        "and around the edges of the accepted set, against derive's formulas for the copy "
+        "(derived once, for every size) evaluated there:",
         "",
         _table(["H x W", "derive", "torch", ""], table),
         "",
@@ -286,6 +289,20 @@ def _section(
     return "\n".join(out), full
 
 
+@functools.cache
+def _torch_symbolic(name: str, factory: Callable[..., Any], book: int, probe: str) -> Any:
+    """torch's fake-tensor run of the full network (cached: the page is rendered more than
+    once; torch's answer does not change)."""
+    import torch
+
+    from derive.networks.torch_symbolic import torch_symbolic
+
+    with torch.device("meta"):
+        full = factory()
+    return torch_symbolic(full, (1, 1, H, W), {H: book, W: book}, probe=probe,
+                          copy_module=False)  # a meta network of its own: nothing to copy
+
+
 def _inside(path: str, probe: str) -> bool:
     return path == probe or path.startswith(probe + ".")
 
@@ -326,8 +343,8 @@ def _residual_section() -> str:
         "## The residual block",
         "",
         f"`Residual({cin}, {cout}, use_1x1conv=True, strides=2)` in evaluation mode, traced "
-        "with `torch.fx` (its `forward` adds the input to the output of two convolutions, "
-        f"`Y += X`). {shortcut}; conditions left for this block: {left}.",
+        "by running its own `forward` (which adds the input to the output of two "
+        f"convolutions, `Y += X`). {shortcut}; conditions left for this block: {left}.",
         "",
         _table(["Node", "Type", "Output shape"], rows),
         "",
@@ -351,6 +368,7 @@ def render_page() -> str:
             parts.append(text)
             if name == "ResNet-18":
                 parts.append(_residual_section())
+        parts.append(zoo_sections())
     finally:
         torch.set_num_threads(threads)
     return "\n".join(parts).rstrip("\n") + "\n"

@@ -59,6 +59,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from derive.errors import ShapeError
+from derive.ops import AVG_POOL, CONV, CONV_TRANSPOSE, MAX_POOL
 
 __all__ = ["DTYPE_BYTES", "dtype_bytes", "SavedTensor", "SAVES", "saved"]
 
@@ -105,15 +106,15 @@ class SavedTensor:
 #: operation -> what it keeps: "input", "output", or (name, count key, dtype, only in
 #: training) for a tensor of its own
 SAVES: dict[str, tuple[object, ...]] = {
-    "conv": ("input",),
-    "conv_transpose": ("input",),
+    CONV.name: ("input",),
+    CONV_TRANSPOSE.name: ("input",),
     "linear": ("input",),
     "linear_strided": (("copy", "copy", None, False),),
     "activation_copy": (("copy", "copy", None, False),),
     "instance_norm": ("input", ("stats", "stats", None, False), ("weight", "weights", None, False)),
-    "avg_pool": ("input",),
+    AVG_POOL.name: ("input",),
     "adaptive_avg_pool": ("input",),
-    "max_pool": ("input", ("indices", "outputs", "int64", False)),
+    MAX_POOL.name: ("input", ("indices", "outputs", "int64", False)),
     "adaptive_max_pool": ("input", ("indices", "outputs", "int64", False)),
     "batch_norm": ("input", ("stats", "stats", None, True)),
     "group_norm": ("input", ("stats", "stats", None, False)),

@@ -37,6 +37,7 @@ from derive.layer_cost import (
     pool_cost,
 )
 from derive.layer_memory import SavedTensor, saved
+from derive.ops import AVG_POOL, CONV, CONV_TRANSPOSE, MAX_POOL
 from derive.receptive import (
     adaptive_window,
     conv_transpose_window,
@@ -273,15 +274,15 @@ def _input_activation_saves(row: Row) -> tuple[SavedTensor, ...]:
 ACT_OUT = Rule(pointwise, elementwise, keeps("output_activation"))
 ACT_IN = Rule(pointwise, elementwise, _input_activation_saves)
 _SOFTMAX = Rule(_softmax_flow, elementwise, keeps("output_activation"))
-_POOL_MAX = Rule(pool_flow, _pool_cost("max"), keeps("max_pool", outputs=lambda r: numel(r.y)))
+_POOL_MAX = Rule(pool_flow, _pool_cost("max"), keeps(MAX_POOL.name, outputs=lambda r: numel(r.y)))
 
 #: torch layer class -> rule (looked up along the MRO)
 MODULE_RULES: dict[type, Rule] = {
     nn.modules.conv._ConvTransposeNd: Rule(_transpose_flow, _transpose_cost,
-                                           keeps("conv_transpose")),
-    nn.modules.conv._ConvNd: Rule(_conv_flow, _conv_cost, keeps("conv")),
+                                           keeps(CONV_TRANSPOSE.name)),
+    nn.modules.conv._ConvNd: Rule(_conv_flow, _conv_cost, keeps(CONV.name)),
     nn.modules.pooling._MaxPoolNd: _POOL_MAX,
-    nn.modules.pooling._AvgPoolNd: Rule(pool_flow, _pool_cost("mean"), keeps("avg_pool")),
+    nn.modules.pooling._AvgPoolNd: Rule(pool_flow, _pool_cost("mean"), keeps(AVG_POOL.name)),
     nn.modules.pooling._AdaptiveAvgPoolNd: Rule(
         _adaptive_flow, lambda r: adaptive_pool_cost(numel(r.x)), _adaptive_avg_saves),
     nn.modules.pooling._AdaptiveMaxPoolNd: Rule(

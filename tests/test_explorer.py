@@ -429,15 +429,24 @@ def test_keyboard_reaches_every_control_and_moves_the_window(context: Any, base_
     layer = Layer("conv", size=(6, 6), kernel_size=(3, 3), padding=(1, 1), in_channels=2,
                   out_channels=2)  # fmt: skip
     page = _open(context, explorer_url(layer, base=base_url))
+    # MathJax's typeset formula is focusable: list the controls once it is on the page
+    try:
+        page.wait_for_function(
+            "() => document.getElementById('dx-formula').dataset.typeset === 'done'", timeout=20_000
+        )
+    except Exception:  # noqa: BLE001 - MathJax late: the formula is then text, not focusable
+        pass
     visible = page.evaluate("""() => [...document.querySelectorAll('#derive-explorer input,'
         + ' #derive-explorer select, #derive-explorer button, #derive-explorer [tabindex]')]
         .filter((e) => e.offsetParent !== null && !e.disabled && e.tabIndex >= 0)
-        .map((e) => e.id)""")
+        .map((e) => e.id || (e.closest('#dx-formula') ? 'dx-formula' : e.tagName))""")
     page.focus("#dx-op")
-    reached = [page.evaluate("() => document.activeElement.id")]
+    here = """() => { const e = document.activeElement;
+        return e.id || (e.closest('#dx-formula') ? 'dx-formula' : e.tagName); }"""
+    reached = [page.evaluate(here)]
     for _ in range(40):  # Tab through the page until the output grid has the focus
         page.keyboard.press("Tab")
-        reached.append(page.evaluate("() => document.activeElement.id"))
+        reached.append(page.evaluate(here))
         if reached[-1] == "dx-output-grid":
             break
     assert reached == visible, (reached, visible)  # every control, in reading order
@@ -606,8 +615,14 @@ def test_phone_width(new_context: Any, base_url: str) -> None:
 
 _COLORS = """
 async (scheme) => {
+  if (!document.getElementById("dx-test-still")) { // the palette itself, not a fade into it
+    const still = document.createElement("style");
+    still.id = "dx-test-still";
+    still.textContent = "*, *::before, *::after { transition: none !important; }";
+    document.head.append(still);
+  }
   document.body.setAttribute("data-md-color-scheme", scheme);
-  await new Promise((r) => setTimeout(r, 400)); // Material's colour transitions end
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   window.deriveExplorer.relook();
   const backgrounds = (el) => {
     const out = [];

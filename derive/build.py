@@ -401,26 +401,31 @@ def _render_index(plan: Plan) -> bytes:
     return index_page(entries, marker).encode()
 
 
-class _ProviderRun:
-    """A page provider running in a child process, alongside the examples.
+class _ProviderRuns:
+    """The stale page providers, running in one child process alongside the examples.
 
-    Providers may be slow (they derive and check whole pages of their own); in a process of
-    their own they use the second core while this one derives the examples.
+    Providers may be slow (they derive and check whole pages of their own). The child imports
+    torch, SymPy and every provider's module once, then forks one process per provider (where
+    the platform forks; one after the other otherwise), so the imports are paid once and the
+    providers share the second core while this process derives the examples. It answers with
+    one JSON object: each target's page, or the last line of its error.
     """
 
-    def __init__(self, plan: Plan, name: str, key: str) -> None:
-        self.name, self.key = name, key
-        self.target = plan.providers[name]
-        self.done = False
-        self.marker = _marker(plan, self.target, key)
+    def __init__(self, plan: Plan, outs: list[Output]) -> None:
+        self.outs = outs
+        self.targets = {out.path: plan.providers[out.path.name] for out in outs}
+        self.markers = {out.path: _marker(plan, self.targets[out.path], out.key) for out in outs}
+        self.proc: subprocess.Popen[bytes] | None = None
+        if not outs:
+            return
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         self.proc = subprocess.Popen(
             [
                 sys.executable,
                 "-c",
-                "import sys; from derive.build import _run_provider; "
-                "sys.exit(_run_provider(sys.argv[1]))",
-                self.target,
+                "import sys; from derive.build import _serve_providers; "
+                "sys.exit(_serve_providers(sys.argv[1:]))",
+                *sorted(set(self.targets.values())),
             ],
             cwd=plan.root,
             env=env,
@@ -428,34 +433,89 @@ class _ProviderRun:
             stderr=subprocess.PIPE,
         )
 
-    def result(self) -> bytes:
+    def results(self) -> dict[Path, bytes]:
+        """Each provider's page (with its marker); BuildError naming the first that failed."""
+        if self.proc is None:
+            return {}
         out, err = self.proc.communicate()
-        self.done = True
-        if self.proc.returncode != 0:
+        try:
+            answers = json.loads(out.decode("utf-8"))
+        except ValueError:
             lines = err.decode("utf-8", "replace").strip().splitlines() or ["(no message)"]
-            raise BuildError(f"page provider docs/{self.name} -> {self.target} failed: {lines[-1]}")
-        text = out.decode("utf-8")
-        return (f"<!-- {self.marker} -->\n" + text.lstrip("\n")).encode()
+            raise BuildError(f"the page providers' process failed: {lines[-1]}") from None
+        pages = {}
+        for path, target in self.targets.items():
+            answer = answers.get(target, {"error": "(no answer)"})
+            if "error" in answer:
+                raise BuildError(
+                    f"page provider docs/{path.name} -> {target} failed: {answer['error']}"
+                )
+            page = answer["page"].lstrip("\n")
+            pages[path] = f"<!-- {self.markers[path]} -->\n{page}".encode()
+        return pages
 
     def cancel(self) -> None:
-        if not self.done:
+        if self.proc is not None and self.proc.returncode is None:
             self.proc.kill()
             self.proc.communicate()
-            self.done = True
 
 
-def _run_provider(target: str) -> int:
-    """Child side of :class:`_ProviderRun`: the page on stdout, or one error line on stderr."""
+def _provider_answer(target: str) -> dict[str, str]:
+    """One provider's page, ``{"page": ...}``, or ``{"error": ...}`` (its last line)."""
     try:
         text = _resolve(target)()
-    except Exception as exc:
-        sys.stderr.write(f"{type(exc).__name__}: {exc}\n")
-        return 1
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises BuildError
+        lines = f"{type(exc).__name__}: {exc}".strip().splitlines()
+        return {"error": lines[-1] if lines else type(exc).__name__}
     if not isinstance(text, str):
-        sys.stderr.write(f"returned {type(text).__name__}, not Markdown text\n")
-        return 1
-    sys.stdout.buffer.write(text.encode("utf-8"))
+        return {"error": f"returned {type(text).__name__}, not Markdown text"}
+    return {"page": text}
+
+
+def _serve_providers(targets: list[str]) -> int:
+    """Child side of :class:`_ProviderRuns`: every target's answer as one JSON object."""
+    for name in ("torch", "sympy"):  # imported once, shared by the forks
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)  # one core per provider, no oversubscription
+    for target in targets:
+        try:
+            _resolve(target)
+        except Exception:  # noqa: BLE001 - the fork reports it
+            pass
+    answers = _forked(targets) if hasattr(os, "fork") else {t: _provider_answer(t) for t in targets}
+    sys.stdout.write(json.dumps(answers))
     return 0
+
+
+def _forked(targets: list[str]) -> dict[str, dict[str, str]]:
+    """Each target's answer, computed in a forked process of its own."""
+    children = []
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for target in targets:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: compute, send, leave without running any exit handlers
+            os.close(read)
+            os.dup2(2, 1)  # what a provider prints must not mix with the answer
+            code = 1
+            try:
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(json.dumps(_provider_answer(target)).encode("utf-8"))
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        children.append((target, pid, read))
+    answers = {}
+    for target, pid, read in children:
+        with os.fdopen(read, "rb") as pipe:
+            data = pipe.read()
+        os.waitpid(pid, 0)
+        answers[target] = json.loads(data) if data else {"error": "(the process died)"}
+    return answers
 
 
 def _check_only(plan: Plan, problems: list[str], log: Callable[[str], None]) -> int:
@@ -473,12 +533,8 @@ def _check_only(plan: Plan, problems: list[str], log: Callable[[str], None]) -> 
 
 
 def _render(plan: Plan, log: Callable[[str], None]) -> dict[Path, bytes]:
-    """Every stale file, in memory: examples here, provider pages in child processes."""
-    runs = [
-        (out.path, _ProviderRun(plan, out.path.name, out.key))
-        for out, _ in plan.stale
-        if out.what == "provider"
-    ]
+    """Every stale file, in memory: examples here, provider pages in a child process."""
+    runs = _ProviderRuns(plan, [out for out, _ in plan.stale if out.what == "provider"])
     try:
         try:
             files = _render_examples(plan, _stale_examples(plan), log)
@@ -490,11 +546,9 @@ def _render(plan: Plan, log: Callable[[str], None]) -> dict[Path, bytes]:
         for out, _ in plan.stale:
             if out.what == "index":
                 files[out.path] = _render_index(plan)
-        for path, run in runs:
-            files[path] = run.result()
+        files.update(runs.results())
     finally:
-        for _, run in runs:
-            run.cancel()
+        runs.cancel()
     return files
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from derive.ops import Op
 from derive.verify.claims import CLAIMS, GROUPS, KINDS, Claim, establish, kind_of
+from derive.verify.forked import Forked
 from derive.verify.proofs import CHECKED, FAILED, PROVED, Outcome
 from derive.verify.settings import QUICK_CONFIGS, QUICK_ELEMENTS
 
@@ -69,11 +70,16 @@ def _selects(name: str, claim_id: str) -> bool:
     return claim_id == name or claim_id.startswith(group + ".")
 
 
+def _chosen(only: Sequence[str] | None) -> list[Claim]:
+    """The claims ``only`` selects (every claim if None)."""
+    return [c for c in CLAIMS if only is None or any(_selects(o, c.id) for o in only)]
+
+
 def run_claims(
     only: Sequence[str] | None = None, progress: Progress | None = None
 ) -> list[ClaimResult]:
     """Establish every claim, or only those named in ``only`` (an id, or a group like ``dv``)."""
-    chosen = [c for c in CLAIMS if only is None or any(_selects(o, c.id) for o in only)]
+    chosen = _chosen(only)
     results = []
     for index, claim in enumerate(chosen):
         results.append(ClaimResult(claim, establish(claim)))
@@ -95,7 +101,9 @@ def run_verification(
     """Prove the catalogue, then sweep torch (``quick``: :data:`QUICK_CONFIGS` configurations
     and :data:`QUICK_ELEMENTS` element cases; ``ops``: the grids of those operations only)."""
     start = time.perf_counter()
-    results = run_claims(only, progress)
+    chosen = _chosen(only)
+    # the proofs (SymPy only) run in a forked child while this process sweeps torch
+    proofs = Forked(lambda: [establish(c) for c in chosen]) if sweep else None
     outcome = None
     if sweep:
         from derive.verify.sweep import DEFAULT_ELEMENTS, run_sweep
@@ -112,6 +120,13 @@ def run_verification(
             if progress is None
             else (lambda done, total: progress("sweep", done, total)),
         )
+    outcomes = proofs.result() if proofs is not None else None
+    if outcomes is None or len(outcomes) != len(chosen):
+        results = run_claims(only, progress)  # no fork here, or it failed: prove them now
+    else:
+        results = [ClaimResult(c, o) for c, o in zip(chosen, outcomes)]
+        if progress is not None:
+            progress("proofs", len(chosen), len(chosen))
     return Report(results, outcome, time.perf_counter() - start)
 
 

@@ -144,20 +144,33 @@ def _section(
     book: int,
     residual_blocks: bool,
 ) -> tuple[str, Any]:
+    """One network's section: layers, design columns, accepted sizes, torch's checks."""
     import torch
 
-    from derive.calculus.analysis import analyse_trace
     from derive.networks.admissible import solve_constraints
     from derive.networks.trace import trace
 
     with torch.device("meta"):
         full = factory()
-    slim = factory(SLIM_WIDTH)
     t = trace(full, (1, 1, H, W))
     adm = solve_constraints(t.constraints, t.symbols)
     out = [f"## {name}", "", _DESCRIPTIONS[name], ""]
+    out += _layers_part(name, full, t, factory, book, residual_blocks)
+    out += _accepted_part(t, adm)
+    probe = _probe_path(full)
+    theirs = _torch_symbolic(name, factory, book, probe)
+    candidates = _check_sizes(adm, book)
+    out += _checked_part(name, factory(SLIM_WIDTH), candidates, adm)
+    out += _torch_symbolic_part(name, t, adm, theirs, probe, book, candidates)
+    return "\n".join(out), full
 
-    # per-layer formulas
+
+def _layers_part(
+    name: str, full: Any, t: Any, factory: Callable[..., Any], book: int, residual_blocks: bool
+) -> list[str]:
+    """The layer-by-layer table (residual blocks condensed) and the design section."""
+    from derive.calculus.analysis import analyse_trace
+
     blocks = {
         path for path, m in full.named_modules() if type(m).__name__ == "Residual"
     } if residual_blocks else set()  # fmt: skip
@@ -169,15 +182,17 @@ def _section(
         (_code(path), kind, _math(_latex_shape(shape)), *cells)
         for (path, kind, shape), cells in zip(condensed, extra)
     ]
-    out += ["### Layer by layer", ""]
+    out = ["### Layer by layer", ""]
     if blocks:
         out += ["Each residual block is one row here (its output); the block itself is "
                 "traced in [the next section](#the-residual-block).", ""]  # fmt: skip
     out += [_table(["Layer", "Type", "Output shape", *HEADERS], rows), ""]
-    out += design_section(name, analysis, factory, book, SLIM_WIDTH)
+    return out + design_section(name, analysis, factory, book, SLIM_WIDTH)
 
-    # accepted sizes
-    out += ["### Accepted input sizes", ""]
+
+def _accepted_part(t: Any, adm: Any) -> list[str]:
+    """The conditions the layers set and derive's exact set of accepted sizes."""
+    out = ["### Accepted input sizes", ""]
     fixed = [c for c in t.constraints if isinstance(c.condition, sp.Eq)]
     for c in fixed:
         out += [
@@ -204,26 +219,19 @@ def _section(
     out += [f"{lead}: the network accepts $(1, 1, H, W)$ exactly when", ""]
     out += [f"- {_math(box.to_latex())}" for box in adm.boxes]
     smallest = {s.name: adm.smallest(s) for s in (H, W)}
-    out += [
+    return out + [
         "",
         f"Smallest accepted height {smallest['H']} and width {smallest['W']} "
         "(each on its own; the cases above say which pairs).",
         "",
     ]
 
-    # torch's symbolic shapes
-    probe = _probe_path(full)
-    theirs = _torch_symbolic(name, factory, book, probe)
-    ours_probe = next(layer.shape for layer in reversed(t.layers) if _inside(layer.path, probe))
 
-    # the check against torch, including accepted sizes where torch's guards fail
-    candidates = _check_sizes(adm, book)
-    outside = [
-        (size, theirs.failing_guards({"H": size[0], "W": size[1]}))
-        for size in candidates
-        if size in adm
-    ]
-    outside = [(size, failing) for size, failing in outside if failing]
+def _checked_part(name: str, slim: Any, candidates: list[tuple[int, int]], adm: Any) -> list[str]:
+    """Forward passes of the slimmed copy against derive's formulas at each candidate size
+    (a disagreement stops the build)."""
+    from derive.networks.trace import trace
+
     table = []
     slim_trace = trace(slim, (1, 1, H, W))
     for size in candidates:
@@ -240,7 +248,7 @@ def _section(
             shown,
             "agree",
         ))  # fmt: skip
-    out += [
+    return [
         "### Checked against torch",
         "",
         f"Forward passes of the slimmed copy (channels x {SLIM_WIDTH:g}) at the book's size "
@@ -250,7 +258,22 @@ def _section(
         _table(["H x W", "derive", "torch", ""], table),
         "",
     ]
-    out += [
+
+
+def _torch_symbolic_part(
+    name: str, t: Any, adm: Any, theirs: Any, probe: str, book: int,
+    candidates: list[tuple[int, int]],
+) -> list[str]:
+    """torch's fake-tensor answer beside derive's: its guards, its lower bounds, and the
+    accepted sizes where its guards fail."""
+    ours_probe = next(layer.shape for layer in reversed(t.layers) if _inside(layer.path, probe))
+    outside = [
+        (size, theirs.failing_guards({"H": size[0], "W": size[1]}))
+        for size in candidates
+        if size in adm
+    ]
+    outside = [(size, failing) for size, failing in outside if failing]
+    out = [
         "### torch's symbolic shape",
         "",
         f"Fake tensors at the sample size {book} x {book}, $H$ and $W$ dynamic. Output of "
@@ -274,19 +297,17 @@ def _section(
                 f"accepted ${s.name}$ is {ours}.",
                 "",
             ]
-    if outside:
-        size, failing = outside[0]
-        out += [
-            f"At {size[0]} x {size[1]}, which {name} accepts (see the check above), torch's "
-            f"guard {_code(failing[0])} is false: torch's symbolic result does not apply "
-            "there and torch would trace again. "
-            + (f"{len(outside)} of the accepted sizes checked above are like this."
-               if len(outside) > 1 else ""),
-            "",
-        ]  # fmt: skip
-    else:
-        out += ["Every accepted size checked above satisfies torch's guards.", ""]
-    return "\n".join(out), full
+    if not outside:
+        return out + ["Every accepted size checked above satisfies torch's guards.", ""]
+    size, failing = outside[0]
+    return out + [
+        f"At {size[0]} x {size[1]}, which {name} accepts (see the check above), torch's "
+        f"guard {_code(failing[0])} is false: torch's symbolic result does not apply "
+        "there and torch would trace again. "
+        + (f"{len(outside)} of the accepted sizes checked above are like this."
+           if len(outside) > 1 else ""),
+        "",
+    ]  # fmt: skip
 
 
 @functools.cache

@@ -78,7 +78,9 @@ __all__ = [
 #: the output index $i$ in every formula of this module
 INDEX = sp.Symbol("i", integer=True, nonnegative=True)
 
-WindowKind = Literal["conv", "transpose", "adaptive", "pointwise", "global", "affine",
+#: how a layer's window moves: ``sliding`` (convolution and pooling), ``scatter`` (transposed
+#: convolution), and the rest
+WindowKind = Literal["sliding", "scatter", "adaptive", "pointwise", "global", "affine",
                      "interpolate"]
 
 #: :attr:`Field.offsets` when an interior output reads every entry of its interval
@@ -131,11 +133,11 @@ class Window:
             ints = [0]
         if any(v is None for v in ints):
             raise ShapeError(f"exact taps need numeric layer parameters, got {self.params}")
-        if self.kind == "conv":
+        if self.kind == "sliding":
             k, s, p, d = ints
             plan = AxisWindows(n_in, k, s, d, p, 0, n_out)
             return tuple(tuple(r for _, r in plan.taps(i)) for i in range(n_out))
-        if self.kind == "transpose":
+        if self.kind == "scatter":
             k, s, p, d = ints
             plan = AxisWindows(n_out, k, s, d, p, p, n_in)
             return tuple(tuple(sorted({j for j, _ in plan.gather(r)})) for r in range(n_out))
@@ -187,7 +189,7 @@ def _conv_window(kernel_size: Dim, stride: Dim, padding: object, dilation: Dim) 
     if all(v is not None for v in ints):
         ki, si, pi, di = ints  # type: ignore[misc]
         lin = ((si, -pi), (si, -pi + di * (ki - 1)))
-    return Window("conv", lo, lo + d * (k - 1), (k, s, p, d), lin)
+    return Window("sliding", lo, lo + d * (k - 1), (k, s, p, d), lin)
 
 
 def pool_window(
@@ -226,7 +228,7 @@ def conv_transpose_window(
             "derive has a formula only when one of them is 1"
         )
     lo = sp.ceiling((INDEX + p - d * (k - 1)) / s)
-    return Window("transpose", lo, sp.floor((INDEX + p) / s), (k, s, p, d))
+    return Window("scatter", lo, sp.floor((INDEX + p) / s), (k, s, p, d))
 
 
 def adaptive_window(size: Dim, output_size: Dim) -> Window:
@@ -543,7 +545,7 @@ class Field:
              sp.expand(b.xreplace({INDEX: _expr(high)})), n)
             for a, b, n in self.conditions
         )  # fmt: skip
-        if window.kind == "transpose":
+        if window.kind == "scatter":
             if out_size is None:
                 raise ShapeError("a transposed convolution's field needs its output size")
             conditions += ((INDEX, INDEX, as_dim(out_size, "size")),)
@@ -564,7 +566,7 @@ class Field:
         if self.offsets is None:
             return None
         fast = self._affine_size()
-        if fast is not None and window.lin is not None and window.kind == "conv":
+        if fast is not None and window.lin is not None and window.kind == "sliding":
             return _spread(self.offsets, fast, window.params)
         jump = self.jump
         numbers = [_int(v) for v in window.params]
@@ -576,7 +578,7 @@ class Field:
         if j is None or any(v is None for v in numbers):
             return None
         k, s, _, d = numbers  # type: ignore[misc]
-        if window.kind == "transpose" and s != 1:
+        if window.kind == "scatter" and s != 1:
             return None
         base = _full(self.size) if self.offsets == DENSE else self.offsets
         if base is None:
@@ -625,7 +627,7 @@ def _spread(offsets: int, jump_size: tuple[int, int], params: tuple) -> int:
 def _leaves_gaps(window: Window) -> bool:
     """Whether some outputs of a transposed convolution receive no input: $d(k-1)+1 < s$
     (some residues of $r + p$ modulo $s$ are then hit by no tap); undecided counts as yes."""
-    if window.kind != "transpose":
+    if window.kind != "scatter":
         return False
     k, s, _, d = window.params
     return sp.Lt(d * (k - 1) + 1, s) is not sp.false

@@ -22,8 +22,6 @@ HOMES = {"derive/ops.py", "derive/specs.py"}
 #: file -> the most literals it may hold
 KNOWN = {
     "derive/render/pages/frameworks.py": 1,  # jax.lax.conv_transpose, JAX's own name
-    "derive/calculus/check.py": 3,  # random layer kinds of a torch check
-    "derive/receptive.py": 4,  # window kinds ("conv", "transpose", ...)
 }
 
 

@@ -38,6 +38,7 @@ from torch import nn
 from derive.calculus.analysis import analyse
 from derive.calculus.graph import Refused, Tensor
 from derive.calculus.seen import Dependencies, Mask, hull
+from derive.ops import AVG_POOL, CONV, CONV_TRANSPOSE, MAX_POOL
 from derive.receptive import INDEX
 
 __all__ = [
@@ -463,14 +464,14 @@ def random_network(rng: random.Random, spatial: int = 2) -> tuple[nn.Module, boo
 
 def _random_layer(rng: random.Random, c: int, spatial: int) -> tuple[nn.Module, int]:
     n = spatial - 1
-    kind = rng.choice(("conv", "conv", "max", "avg", "transpose"))
+    kind = rng.choice((CONV, CONV, MAX_POOL, AVG_POOL, CONV_TRANSPOSE))
     k = rng.randint(1, 4)
-    if kind == "conv":
+    if kind is CONV:
         out = rng.randint(1, 2)
         layer = (nn.Conv1d, nn.Conv2d)[n](c, out, k, stride=rng.randint(1, 3),
                                           padding=rng.randint(0, 2), dilation=rng.randint(1, 3))
         return layer, out
-    if kind == "transpose":
+    if kind is CONV_TRANSPOSE:
         s, d = rng.randint(1, 3), 1
         if s == 1:
             d = rng.randint(1, 3)
@@ -481,7 +482,7 @@ def _random_layer(rng: random.Random, c: int, spatial: int) -> tuple[nn.Module, 
         return layer, c
     k = max(k, 2)
     pad, ceil = rng.randint(0, k // 2), rng.random() < 0.5
-    if kind == "max":
+    if kind is MAX_POOL:
         return (nn.MaxPool1d, nn.MaxPool2d)[n](k, stride=rng.randint(1, 3), padding=pad,
                                                dilation=rng.randint(1, 2), ceil_mode=ceil), c
     return (nn.AvgPool1d, nn.AvgPool2d)[n](k, stride=rng.randint(1, 3), padding=pad,

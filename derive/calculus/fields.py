@@ -135,4 +135,4 @@ def _seen(node: Node, f: Field, window: Any, n_in: sp.Expr, n_out: sp.Expr) -> F
     if window is None:
         # torch accepted: the sizes are equal, or this one is 1 and broadcast
         return f.at_index(0) if n_in == 1 else f.at_index(0).choose(sp.Eq(n_in, 1), f)
-    return f.through(window, n_out if window.kind == "transpose" else None)
+    return f.through(window, n_out if window.kind == "scatter" else None)

@@ -34,6 +34,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -48,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from derive.forked import Forked
 from derive.ops import Convolution
 from derive.render.pages import exercises, frameworks, inverse, networks, verification
 from derive.specs import BuildError, ExampleSpec, load_specs
@@ -484,38 +486,10 @@ def _serve_providers(targets: list[str]) -> int:
             _resolve(target)
         except Exception:  # noqa: BLE001 - the fork reports it
             pass
-    answers = _forked(targets) if hasattr(os, "fork") else {t: _provider_answer(t) for t in targets}
+    jobs = {target: Forked(functools.partial(_provider_answer, target)) for target in targets}
+    answers = {target: job.result() or _provider_answer(target) for target, job in jobs.items()}
     sys.stdout.write(json.dumps(answers))
     return 0
-
-
-def _forked(targets: list[str]) -> dict[str, dict[str, str]]:
-    """Each target's answer, computed in a forked process of its own."""
-    children = []
-    sys.stdout.flush()
-    sys.stderr.flush()
-    for target in targets:
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: compute, send, leave without running any exit handlers
-            os.close(read)
-            os.dup2(2, 1)  # what a provider prints must not mix with the answer
-            code = 1
-            try:
-                with os.fdopen(write, "wb") as pipe:
-                    pipe.write(json.dumps(_provider_answer(target)).encode("utf-8"))
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write)
-        children.append((target, pid, read))
-    answers = {}
-    for target, pid, read in children:
-        with os.fdopen(read, "rb") as pipe:
-            data = pipe.read()
-        os.waitpid(pid, 0)
-        answers[target] = json.loads(data) if data else {"error": "(the process died)"}
-    return answers
 
 
 def _check_only(plan: Plan, problems: list[str], log: Callable[[str], None]) -> int:

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from derive.forked import Forked
 from derive.ops import Op
 from derive.verify.claims import CLAIMS, GROUPS, KINDS, Claim, establish, kind_of
-from derive.verify.forked import Forked
 from derive.verify.proofs import CHECKED, FAILED, PROVED, Outcome
 from derive.verify.settings import QUICK_CONFIGS, QUICK_ELEMENTS
 

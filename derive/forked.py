@@ -1,11 +1,15 @@
 """Work done beside the caller in a forked process, its result sent back pickled.
 
-``derive verify`` proves its claims (pure SymPy) while it sweeps torch: on a machine that
-forks, the proofs run in a child process and the wall time is that of the longer of the two,
-not their sum. A child inherits the parent's memory as it is, patched functions included (the
-mutation tests patch the engine before they verify). Where the platform does not fork, or the
-child fails in any way, :meth:`Forked.result` is ``None`` and the caller does the work itself:
-the answer never depends on the fork.
+``derive verify`` proves its claims (pure SymPy) while it sweeps torch, and ``derive build``
+renders its pages side by side: on a machine that forks, each runs in a child process and the
+wall time is that of the longest, not the sum. A child inherits the parent's memory as it is,
+patched functions included (the mutation tests patch the engine before they verify); what it
+prints goes to standard error.
+
+A process that already runs threads of its own (JAX's, or OpenMP's after torch computed) is
+not forked: a lock one of them holds would stay locked in the child. Where the platform does
+not fork, the process has threads, or the child fails in any way, :meth:`Forked.result` is
+``None`` and the caller does the work itself: the answer never depends on the fork.
 
 >>> job = Forked(lambda: sum(range(10)))
 >>> job.result()
@@ -17,10 +21,25 @@ from __future__ import annotations
 import os
 import pickle
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Forked"]
+__all__ = ["Forked", "can_fork"]
+
+
+#: threads a process may have and still fork: its own, and the one ``import torch`` starts
+_THREADS = 2
+
+
+def can_fork() -> bool:
+    """Whether this process may fork: the platform forks and no other threads run here."""
+    if not hasattr(os, "fork"):
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) <= _THREADS
+    except OSError:  # no /proc: count Python's threads only
+        return threading.active_count() == 1
 
 
 class Forked:
@@ -29,7 +48,7 @@ class Forked:
     def __init__(self, work: Callable[[], Any]) -> None:
         self.pid: int | None = None
         self.read: int | None = None
-        if not hasattr(os, "fork"):
+        if not can_fork():
             return
         sys.stdout.flush()
         sys.stderr.flush()
@@ -37,6 +56,7 @@ class Forked:
         pid = os.fork()
         if pid == 0:  # the child: work, send, leave without running the parent's exit handlers
             os.close(read)
+            os.dup2(2, 1)  # what the work prints must not mix with the parent's output
             code = 1
             try:
                 data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)

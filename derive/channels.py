@@ -29,7 +29,7 @@ from derive.errors import ShapeError
 from derive.guards import Guard, enforce, first_rejection
 from derive.params import Dim, as_dim
 
-__all__ = ["channel_guards", "read_groups"]
+__all__ = ["channel_guards", "module_out_channels_guard", "read_groups"]
 
 _GROUPS = "groups must be a positive integer, got groups={g}"
 
@@ -63,6 +63,26 @@ def _divides(argument: str, count: sp.Expr, g: sp.Expr, what: str, shape: tuple)
         "{shape}) and groups={g}",
         (("c", count), ("shape", shape), ("g", g)),
     )
+
+
+def module_out_channels_guard(c_out: Dim, groups: Dim) -> Guard:
+    r"""The check torch's ``nn.Conv*d`` and ``nn.ConvTranspose*d`` make when built:
+    $C_\text{out} \bmod g = 0$.
+
+    The functional forms need no such check: their weight has $C_\text{out}$ (or, transposed,
+    $C_\text{out}/g$) rows by construction. A layer given by its channel counts, as the
+    explorer's is, meets the module's check.
+
+    >>> g = module_out_channels_guard(6, 4)
+    >>> g.argument, bool(g.rejects)
+    ('out_channels', True)
+    >>> g.message()
+    'out_channels must be divisible by groups, got out_channels=6 and groups=4'
+    """
+    c, g = as_dim(c_out, "out_channels"), as_dim(groups, "groups")
+    return Guard("out_channels", sp.Ne(sp.Mod(c, g), 0),
+                 "out_channels must be divisible by groups, got out_channels={c} and groups={g}",
+                 (("c", c), ("g", g)))  # fmt: skip
 
 
 def _bias(bias_shape: tuple | None, c_out: sp.Expr) -> tuple[Guard, ...]:

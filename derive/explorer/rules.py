@@ -141,20 +141,6 @@ def explorer_shapes(op: str, dims: int) -> tuple[tuple[sp.Expr, ...], tuple[sp.E
     return (cin, *sizes), (cout, sp.floor(cin / g), *kernels)
 
 
-def _out_channels_guard() -> Guard:
-    r"""torch's ``nn.ConvTranspose2d`` check that ``groups`` divides ``out_channels``.
-
-    The explorer's one guard of its own: derive's ``conv_transpose2d``, like torch's
-    functional form, takes the weight $(C_\text{in}, C_\text{out}/g, \dots)$, so there
-    ``out_channels`` is a multiple of ``groups`` by construction; the explorer asks for
-    ``out_channels`` itself, as torch's module does, and so checks what the module checks.
-    """
-    cout, g = _C["cout"], _C["g"]
-    return Guard("out_channels", sp.Ne(sp.Mod(cout, g), 0),
-                 "out_channels must be divisible by groups, got out_channels={c} and groups={g}",
-                 (("c", cout), ("g", g)))  # fmt: skip
-
-
 def channel_guards(op: str, dims: int) -> tuple[Guard, ...]:
     r"""The channel guards of a ``dims``-D (transposed) convolution, in derive's order.
 
@@ -168,7 +154,10 @@ def channel_guards(op: str, dims: int) -> tuple[Guard, ...]:
     """
     transposed = isinstance(EXPLORER_OPS[op], TransposedConvolution)
     guards = channels.channel_guards(*explorer_shapes(op, dims), _C["g"], transposed=transposed)
-    return guards + ((_out_channels_guard(),) if transposed else ())
+    # the explorer asks for out_channels, as torch's module does, so it checks what the module
+    # checks (for a transposed layer the weight alone does not say it)
+    module = channels.module_out_channels_guard(_C["cout"], _C["g"])
+    return guards + ((module,) if transposed else ())
 
 
 def same_2d_guard() -> Guard:

@@ -19,9 +19,10 @@ before any file is touched. Files are then written atomically (temporary file an
 is never overwritten or removed.
 
 Page providers write the other generated pages: ``PROVIDERS`` maps a file under ``docs/`` to
-the page writer (:mod:`derive.render.pages`) returning its Markdown. Each runs in a child
-process, beside the examples, which imports it by its qualified name (``module:function``,
-derived from the function itself; it also names the provider in the page's marker). A
+the page writer (:mod:`derive.render.pages`) returning its Markdown. They run in one child
+process, beside the examples, which imports each by its qualified name (``module:function``,
+derived from the function itself; it also names the provider in the page's marker) and
+forks one process per provider (:mod:`derive.forked`). A
 provider a child process could not import (a lambda, a nested function) is reported; a normal
 build skips it, ``--check`` fails on it. A provider that reads files of the project names
 them in a ``sources`` attribute (globs, e.g. ``exercises/*.toml``); their bytes enter its key.
@@ -414,7 +415,6 @@ class _ProviderRuns:
     """
 
     def __init__(self, plan: Plan, outs: list[Output]) -> None:
-        self.outs = outs
         self.targets = {out.path: plan.providers[out.path.name] for out in outs}
         self.markers = {out.path: _marker(plan, self.targets[out.path], out.key) for out in outs}
         self.proc: subprocess.Popen[bytes] | None = None

@@ -11,6 +11,7 @@ import pytest
 import derive
 from derive import printing
 from derive.cli import main
+from derive.explorer.layer import Layer
 from derive.grammar import size_symbol
 
 
@@ -50,10 +51,11 @@ def test_url_links_the_explorer(capsys, monkeypatch):
     code, out, _ = run(capsys, "shape", "pool", "--size", "9", "--kernel", "3", "--ceil-mode",
                        "--url")  # fmt: skip
     assert code == 0
-    assert out == (
-        "https://example.org/derive/explorer/?op=max_pool&size=9&kernel_size=3&stride=3"
-        "&ceil_mode=1\n"
+    # torch's pooling default, stride = kernel size, is left out of the link, as in torch
+    assert (
+        out == "https://example.org/derive/explorer/?op=max_pool&size=9&kernel_size=3&ceil_mode=1\n"
     )
+    assert Layer.from_query(out.split("?", 1)[1].strip()).stride == (3,)
     code, _, err = run(capsys, "shape", "conv", "--size", "H", "--kernel", "3", "--url")
     assert code != 0 and "give size as an integer" in err
 

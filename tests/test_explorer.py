@@ -402,6 +402,19 @@ def test_page_agrees_with_derive_on_random_configurations(explorer: Any) -> None
     assert not explorer.errors
 
 
+def test_pooling_stride_left_out_is_the_kernel_size_as_in_torch(explorer: Any) -> None:
+    """torch's pooling default (``stride=None``: the kernel size) on both sides of a link."""
+    queries = ["op=max_pool&size=7,9&kernel_size=2,3", "op=avg_pool&size=5&kernel_size=2",
+               "op=max_pool&size=7,9&kernel_size=2,3&stride=1,1", "op=conv&size=6&kernel_size=3"]
+    layers = [Layer.from_query(q) for q in queries]
+    assert [layer.stride for layer in layers] == [(2, 3), (2,), (1, 1), (1,)]
+    assert [layer.query() for layer in layers] == queries
+    rows = explorer.evaluate(_DRIVE, [[q, [0.5, 0.5, 0.5]] for q in queries])
+    problems = [w for layer, row in zip(layers, rows) for w in _compare(layer, row)]
+    assert not problems, problems
+    assert [r["accepted"] for r in rows] == [True] * len(queries)
+
+
 def test_url_round_trip_in_the_page(context: Any, base_url: str) -> None:
     layer = Layer("avg_pool", size=(7, 6), kernel_size=(3, 2), stride=(2, 2),
                   padding=((1, 0), 1), ceil_mode=True, count_include_pad=False,

@@ -181,7 +181,9 @@ def engine_data() -> dict[str, object]:
     }  # fmt: skip
     fields = [
         {"name": f.name, "kind": f.kind, "default": f.default, "ops": list(f.ops),
-         "choices": list(f.choices)}
+         "choices": list(f.choices),
+         "follows": None if f.follows is None else {"ops": list(f.follows[0]),
+                                                    "field": f.follows[1]}}
         for f in FIELDS
     ]  # fmt: skip
     return {"fields": fields, "ops": {name: _op_data(op) for name, op in EXPLORER_OPS.items()},

@@ -61,6 +61,9 @@ class Field:
     default: object
     ops: tuple[str, ...] = tuple(EXPLORER_OPS)
     choices: tuple[str, ...] = ()
+    #: for these operations the default is the value of another setting, ``(ops, name)``
+    #: (torch's pooling: ``stride=None`` means the kernel size)
+    follows: tuple[tuple[str, ...], str] | None = None
 
 
 _ALL = tuple(EXPLORER_OPS)
@@ -79,12 +82,24 @@ def _taking(param: str) -> tuple[str, ...]:
     )  # fmt: skip
 
 
+def _none_default(param: str) -> tuple[str, ...]:
+    """The explorer's operations whose registry default for ``param`` is None (derived).
+
+    >>> _none_default("stride")
+    ('max_pool', 'avg_pool')
+    """
+    return tuple(
+        name for name, op in EXPLORER_OPS.items()
+        if any(p.name == param and p.default is None for p in op.shape_params)
+    )  # fmt: skip
+
+
 #: every setting in URL order; ``axes`` fields hold one value per axis
 FIELDS: tuple[Field, ...] = (
     Field("op", "choice", CONV.name, _ALL, tuple(EXPLORER_OPS)),
     Field("size", "axes", (5, 5)),
     Field("kernel_size", "axes", (3, 3)),
-    Field("stride", "axes", (1, 1)),
+    Field("stride", "axes", (1, 1), follows=(_none_default("stride"), "kernel_size")),
     Field("padding", "padding", (0, 0)),
     Field("dilation", "axes", (1, 1), _taking("dilation")),
     Field("output_padding", "axes", (0, 0), _taking("output_padding")),
@@ -106,13 +121,17 @@ class Layer:
     """An explorer configuration; per-axis fields are tuples (one entry per axis).
 
     ``padding`` is a tuple with an int or a ``(before, after)`` pair per axis, or the string
-    ``'same'`` or ``'valid'`` for every axis (torch's string forms).
+    ``'same'`` or ``'valid'`` for every axis (torch's string forms). ``stride`` left out is
+    torch's default: 1, or for pooling the kernel size.
+
+    >>> Layer("max_pool", size=(6, 6), kernel_size=(2, 3)).stride
+    (2, 3)
     """
 
     op: str = CONV.name
     size: tuple[int, ...] = (5, 5)
     kernel_size: tuple[int, ...] = (3, 3)
-    stride: tuple[int, ...] = (1, 1)
+    stride: tuple[int, ...] | None = None
     padding: tuple[AxisValue, ...] | str = (0, 0)
     dilation: tuple[int, ...] = (1, 1)
     output_padding: tuple[int, ...] = (0, 0)
@@ -131,11 +150,14 @@ class Layer:
             raise ShapeError(f"the explorer shows 1-D or 2-D layers, got size={self.size}")
         for f in FIELDS:
             value = getattr(self, f.name)
+            if value is None and f.follows is not None:  # left out: torch's default
+                value = self.default_of(f)
+                object.__setattr__(self, f.name, value)
             if f.kind in ("axes", "padding") and self.dims == 1 and value == f.default:
                 value = _default(f, 1)  # a setting left at its default has one value per axis
                 object.__setattr__(self, f.name, value)
-            if self.op not in f.ops and value != _default(f, self.dims):
-                value = _default(f, self.dims)  # a setting the operation does not take
+            if self.op not in f.ops and value != self.default_of(f):
+                value = self.default_of(f)  # a setting the operation does not take
                 object.__setattr__(self, f.name, value)
             if f.kind == "axes" and len(value) != self.dims:
                 raise ShapeError(f"{f.name} needs {self.dims} values, got {f.name}={value}")
@@ -159,6 +181,12 @@ class Layer:
         """The registry entry."""
         return EXPLORER_OPS[self.op]
 
+    def default_of(self, f: Field) -> object:
+        """The value setting ``f`` has when left out (it may follow another setting)."""
+        if f.follows is not None and self.op in f.follows[0]:
+            return getattr(self, f.follows[1])
+        return _default(f, self.dims)
+
     def applies(self, name: str) -> bool:
         """Whether the setting ``name`` means something for this layer's operation."""
         return self.op in _BY_NAME[name].ops
@@ -169,7 +197,7 @@ class Layer:
         for f in FIELDS:
             value = getattr(self, f.name)
             if f.name not in _ALWAYS and (
-                not self.applies(f.name) or value == _default(f, self.dims)
+                not self.applies(f.name) or value == self.default_of(f)
             ):
                 continue
             parts.append(f"{f.name}={quote(_encode(f, value), safe=',:')}")
@@ -185,7 +213,7 @@ class Layer:
             if f.name in raw:
                 values[f.name] = _decode(f, raw[f.name])
             else:
-                values[f.name] = _default(f, dims)
+                values[f.name] = None if f.follows is not None else _default(f, dims)
         return cls(**values)  # type: ignore[arg-type]
 
     def with_(self, **changes: object) -> Layer:
@@ -251,8 +279,8 @@ def site_base() -> str:
 def explorer_url(layer: Layer, base: str | None = None) -> str:
     """The explorer's address showing ``layer`` (``base``: the site's root URL).
 
-    >>> explorer_url(Layer("max_pool", size=(6,), kernel_size=(2,), stride=(2,)), base="/")
-    '/explorer/?op=max_pool&size=6&kernel_size=2&stride=2'
+    >>> explorer_url(Layer("max_pool", size=(6,), kernel_size=(2,), stride=(1,)), base="/")
+    '/explorer/?op=max_pool&size=6&kernel_size=2&stride=1'
     """
     root = site_base() if base is None else base
     return f"{root}explorer/?{layer.query()}"

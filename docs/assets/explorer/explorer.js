@@ -29,6 +29,13 @@
     return f.default;
   }
 
+  // the value a setting has when left out: its own default, or (torch's pooling stride)
+  // the value of the setting it follows
+  function layerDefault(layer, f) {
+    if (f.follows && f.follows.ops.includes(layer.op)) return layer[f.follows.field].slice();
+    return fieldDefault(f, dimsOf(layer));
+  }
+
   function defaults(dims) {
     const layer = {};
     for (const f of FIELDS) layer[f.name] = fieldDefault(f, dims);
@@ -71,13 +78,20 @@
     const raw = new URLSearchParams(query);
     const dims = raw.get("size") ? Math.min(2, raw.get("size").split(",").length) : 2;
     const layer = defaults(dims);
+    const given = new Set();
     for (const f of FIELDS) {
       if (!raw.has(f.name)) continue;
       const value = decode(f, raw.get(f.name));
       const fits = value !== undefined &&
         (!(f.kind === "axes" || f.kind === "padding") || typeof value === "string" ||
           value.length === dims);
-      if (fits) layer[f.name] = value;
+      if (fits) {
+        layer[f.name] = value;
+        given.add(f.name);
+      }
+    }
+    for (const f of FIELDS) { // left out: the default, which may follow another setting
+      if (f.follows && !given.has(f.name)) layer[f.name] = layerDefault(layer, f);
     }
     return normalise(layer);
   }
@@ -102,7 +116,7 @@
     for (const f of FIELDS) {
       const value = layer[f.name];
       if (!ALWAYS.includes(f.name) &&
-        (!applies(layer, f.name) || same(value, fieldDefault(f, dims)))) continue;
+        (!applies(layer, f.name) || same(value, layerDefault(layer, f)))) continue;
       parts.push(f.name + "=" + encodeURIComponent(encode(f, value)).replace(/%2C/g, ",")
         .replace(/%3A/g, ":"));
     }

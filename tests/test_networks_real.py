@@ -646,3 +646,20 @@ def test_swin_window_reverse_int_of_a_quotient_is_refused_not_guessed():
     net = SwinBlock()
     for n in (8, 16, 24, 12, 7):
         assert derive_shapes(net, (1, 3, n, 16))[0] == torch_shapes(net, (1, 3, n, 16))
+
+
+#: arguments computed from the sizes, negative at small sizes: torch rejects there (before,
+#: derive checked a negative length, count or output size only when it was negative at every
+#: size, and gave negative output sizes)
+SIZED_ARGUMENTS = {
+    "narrow": lambda x: x.narrow(2, 2, x.shape[2] - 3),
+    "split_with_sizes": lambda x: torch.split(x, [x.shape[2] - 4, 4], dim=2)[0],
+    "repeat_interleave": lambda x: x.repeat_interleave(x.shape[2] - 3, dim=3),
+    "repeat": lambda x: x.repeat(1, 1, 1, x.shape[2] - 3),
+    "adaptive_output_size": lambda x: F.adaptive_avg_pool2d(x, (x.shape[2] - 3, 2)),
+}
+
+
+@pytest.mark.parametrize("name", list(SIZED_ARGUMENTS))
+def test_arguments_computed_from_sizes_are_checked_at_every_size(name):
+    assert not compare(lambda: Lambda(SIZED_ARGUMENTS[name]), (1, 2, H, W), 14)

@@ -10,6 +10,7 @@ always fails: every layer and op tested here is claimed to be supported.
 
 from __future__ import annotations
 
+import random
 import warnings
 from collections.abc import Sequence
 
@@ -170,3 +171,25 @@ def positions(shapes: Sequence, inputs=None):
     """Every (input, axis) position of ``shapes`` (a list of shapes), or of some inputs."""
     chosen = range(len(shapes)) if inputs is None else inputs
     return [(i, a) for i in chosen for a in range(len(shapes[i]))]
+
+
+def candidate_points(adm, symbols, sample, top, count=30, seed=""):
+    """Sizes near every edge of the accepted set ``adm`` (and 1, 2, the sample's), then
+    random ones up to ``top``; the sample first."""
+    edges = {s: {1, 2, sample[s]} for s in symbols}
+    for box in adm.boxes:
+        for s, values in box.sizes.items():
+            for run in values.runs:
+                for edge in (run.lo, run.hi):
+                    if edge is not None:
+                        edges[s] |= {edge - 1, edge, edge + 1, edge + run.period}
+    rng = random.Random(seed)
+    points = [dict(sample)]
+    while len(points) < count:
+        point = {}
+        for s in symbols:
+            pool = sorted(v for v in edges[s] if 1 <= v <= top)
+            point[s] = rng.choice(pool) if rng.random() < 0.7 else rng.randint(1, top)
+        if point not in points:
+            points.append(point)
+    return points

@@ -10,7 +10,6 @@ inside the specification.
 
 from __future__ import annotations
 
-import random
 import warnings
 
 import pytest
@@ -18,6 +17,7 @@ import sympy as sp
 
 torch = pytest.importorskip("torch")
 
+from networks_check import candidate_points as edge_points  # noqa: E402
 from networks_check import (  # noqa: E402
     derive_shapes,
     evaluated,
@@ -51,25 +51,7 @@ def candidate_points(name, count=30):
     """Sizes near every edge of the accepted set, then random ones, then the sample."""
     entry = zoo.ZOO[name]
     _, t, adm = solved(name)
-    symbols = t.symbols
-    top = LARGEST[len(symbols)]
-    edges = {s: {1, 2, entry.sample[s]} for s in symbols}
-    for box in adm.boxes:
-        for s, values in box.sizes.items():
-            for run in values.runs:
-                for edge in (run.lo, run.hi):
-                    if edge is not None:
-                        edges[s] |= {edge - 1, edge, edge + 1, edge + run.period}
-    rng = random.Random(name)
-    points = [dict(entry.sample)]
-    while len(points) < count:
-        point = {}
-        for s in symbols:
-            pool = sorted(v for v in edges[s] if 1 <= v <= top)
-            point[s] = rng.choice(pool) if rng.random() < 0.7 else rng.randint(1, top)
-        if point not in points:
-            points.append(point)
-    return points
+    return edge_points(adm, t.symbols, entry.sample, LARGEST[len(t.symbols)], count, name)
 
 
 def concrete(entry, point, channels=None):

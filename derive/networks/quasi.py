@@ -40,6 +40,8 @@ __all__ = [
     "compose",
     "cases",
     "lift",
+    "exact_scale",
+    "EXACT_SIZES",
 ]
 
 #: the largest grid of points :func:`identically_equal` is willing to check
@@ -47,6 +49,26 @@ MAX_GRID = 1 << 14
 #: the largest grid :func:`for_all_sizes` evaluates to bound an inequality (it runs at every
 #: condition a layer meets, so it stays small; beyond it the condition is left undecided)
 BOUNDS_GRID = 1 << 10
+
+
+#: sizes below this bound are what derive claims float arithmetic on sizes for
+EXACT_SIZES = 1 << 43
+
+
+def exact_scale(value: float) -> Fraction | None:
+    r"""``value`` as a fraction when torch's double product $n \cdot s$ is exact.
+
+    Every double is a dyadic fraction $p / 2^e$; the product with an integer size $n$ is
+    exact in double (so its floor is $\lfloor n p / 2^e \rfloor$) when $|n p| < 2^{53}$.
+    Accepted: $|p| \cdot$ :data:`EXACT_SIZES` $\le 2^{53}$, i.e. exact for every size below
+    $2^{43}$ (more elements than any machine holds); otherwise ``None`` (0.29 is
+    $5224175567749775 / 2^{54}$: ``100 * 0.29`` rounds).
+
+    >>> exact_scale(1.5), exact_scale(0.29)
+    (Fraction(3, 2), None)
+    """
+    f = Fraction(value)
+    return f if abs(f.numerator) * EXACT_SIZES <= 1 << 53 else None
 
 
 @dataclass(frozen=True)

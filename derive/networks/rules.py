@@ -360,8 +360,8 @@ def adaptive_pool_shape(
     else:
         targets = [as_dim(output_size, "output_size")] * spatial
     for t in targets:
-        if sp.Lt(t, 0) is sp.true:
-            site.fail(f"output_size must be non-negative, got output_size={output_size}")
+        site.require(sp.Ge(t, 0), lambda: f"output_size must be non-negative, got "
+                     f"output_size={output_size}")  # fmt: skip
     if rank in (spatial + 1, spatial + 2):
         return (*x[: rank - spatial], *targets)
     if mean_shortcut and rank >= spatial:

@@ -14,10 +14,10 @@ r"""Shape rules of padding, resampling and rearranging layers, in pure SymPy.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from fractions import Fraction
 
 import sympy as sp
 
+from derive.networks.quasi import exact_scale
 from derive.networks.rules import Shape, Site, ntuple, show_shape
 from derive.networks.rules_tensor import minimum
 from derive.ops import CONV
@@ -88,16 +88,19 @@ def _padded(site: Site, mode: str, x: Shape, axis: int, lo: sp.Expr, hi: sp.Expr
 def scaled_size(site: Site, n: sp.Expr, scale: object) -> sp.Expr:
     r"""$\lfloor n \cdot s \rfloor$ as torch computes it (a product in double precision).
 
-    Exact for a dyadic $s$ (a product of an integer below $2^{53}/\text{numerator}$ and $s$ is
-    exact in double), and at a concrete $n$; otherwise refused.
+    Exact when $s$ is a dyadic fraction with a small numerator (0.5, 1.5, 0.25:
+    :func:`derive.networks.quasi.exact_scale`), and at a concrete $n$; otherwise refused
+    (``10 * 0.7`` is 7.0 in double, $\lfloor 10 \cdot 0.7 \rfloor$ of the exact double 0.7
+    is 6).
     """
     s = float(scale)  # type: ignore[arg-type]
     if n.is_Integer:
         return sp.Integer(int(float(int(n)) * s))
-    f = Fraction(s)
-    if f.denominator & (f.denominator - 1):
-        site.fail(f"scale_factor={scale} is not a dyadic fraction: torch's double-precision "
-                  "product with a symbolic size cannot be followed exactly; give size= instead")
+    f = exact_scale(s)
+    if f is None:
+        site.fail(f"scale_factor={scale} is not a dyadic fraction with a small numerator "
+                  "(0.5, 1.5, 0.25...): torch's double-precision product with a symbolic size "
+                  "rounds, and derive cannot follow it for every size; give size= instead")
     return sp.floor(n * sp.Rational(f.numerator, f.denominator))
 
 

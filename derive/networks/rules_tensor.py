@@ -243,16 +243,15 @@ def repeat_shape(site: Site, x: Shape, repeats: Sequence[object]) -> Shape:
     padded = (ONE,) * (len(reps) - len(x)) + tuple(x)
     out = tuple(p * r for p, r in zip(padded, reps))
     for d in out:
-        if sp.Lt(d, 0) is sp.true:
-            site.fail(f"Trying to create tensor with negative dimension {d}: {show_shape(out)}")
+        site.require(sp.Ge(d, 0), lambda d=d: f"Trying to create tensor with negative dimension "
+                     f"{d}: {show_shape(out)}")  # fmt: skip
     return out
 
 
 def repeat_interleave_shape(site: Site, x: Shape, repeats: object, dim: object) -> Shape:
     """``repeat_interleave`` with an int count: one dim (or the flattened tensor) times it."""
     r = as_dim(repeats, "repeats")
-    if sp.Lt(r, 0) is sp.true:
-        site.fail(f"repeats can not be negative, got repeats={r}")
+    site.require(sp.Ge(r, 0), f"repeats can not be negative, got repeats={r}")
     if dim is None:
         return (numel(x) * r,)
     d = normalize_dim(site, dim, len(x))
@@ -401,9 +400,8 @@ def split_shapes(site: Site, x: Shape, split: object, dim: object = 0) -> list[S
     if isinstance(split, (tuple, list)):
         sizes = [as_dim(v, "split_sizes") for v in split]
         for v in sizes:
-            if sp.Lt(v, 0) is sp.true:
-                site.fail(f"split_with_sizes expects split_sizes have only non-negative entries, "
-                          f"but got split_sizes={list(sizes)}")  # fmt: skip
+            site.require(sp.Ge(v, 0), lambda: f"split_with_sizes expects split_sizes have only "
+                         f"non-negative entries, but got split_sizes={list(sizes)}")  # fmt: skip
         site.require(
             sp.Eq(sp.Add(*sizes), n),
             lambda: f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
@@ -411,8 +409,8 @@ def split_shapes(site: Site, x: Shape, split: object, dim: object = 0) -> list[S
         )
         return _pieces(x, d, sizes)
     s = as_dim(split, "split_size")
-    if sp.Lt(s, 0) is sp.true:
-        site.fail(f"split expects split_size be non-negative, but got split_size={s}")
+    site.require(sp.Ge(s, 0), lambda: f"split expects split_size be non-negative, but got "
+                 f"split_size={s}")  # fmt: skip
     if s == 0:
         site.require(sp.Eq(n, 0), lambda: f"split_size can only be 0 if dimension size is 0, "
                      f"but got dimension size of {n}")  # fmt: skip
@@ -445,8 +443,7 @@ def narrow_shape(site: Site, x: Shape, dim: object, start: object, length: objec
         site.fail("narrow() cannot be applied to a 0-dim tensor.")
     d = normalize_dim(site, dim, len(x))
     n, a, ln = x[d], as_dim(start, "start"), as_dim(length, "length")
-    if sp.Lt(ln, 0) is sp.true:
-        site.fail(f"narrow(): length must be non-negative, got length={ln}")
+    site.require(sp.Ge(ln, 0), f"narrow(): length must be non-negative, got length={ln}")
     site.require(sp.And(sp.Ge(a, -n), sp.Le(a, n)), lambda: f"start out of range (expected "
                  f"to be in range of [{-n}, {n}], but got {a})")  # fmt: skip
     begin = a + n if site.branch(sp.Lt(a, 0)) else a

@@ -21,7 +21,6 @@ This module imports torch.
 from __future__ import annotations
 
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 import sympy as sp
@@ -29,6 +28,7 @@ import torch
 
 from derive.errors import ShapeError
 from derive.networks.branches import TooManyCases, Unsupported, branch, pinned
+from derive.networks.quasi import exact_scale
 
 __all__ = [
     "Unsupported",
@@ -64,8 +64,8 @@ def _exact_number(value: Any) -> sp.Expr:
     if isinstance(value, int) and not isinstance(value, SymSize):
         return sp.Integer(value)
     if isinstance(value, float):
-        f = Fraction(value)
-        if f.denominator & (f.denominator - 1) or abs(f.numerator) >= 1 << 30:
+        f = exact_scale(value)
+        if f is None:
             raise Unsupported(
                 f"float arithmetic on a symbolic size with {value!r}: derive only follows "
                 "floats that are small dyadic fractions (0.5, 1.5, 0.25...), where it is exact"

@@ -11,8 +11,10 @@ not forked: a lock one of them holds would stay locked in the child. Where the p
 not fork, the process has threads, or the child fails in any way, :meth:`Forked.result` is
 ``None`` and the caller does the work itself: the answer never depends on the fork.
 
->>> job = Forked(lambda: sum(range(10)))
->>> job.result()
+The caller's pattern (the child's value, or the work done here when there was none):
+
+>>> work = lambda: sum(range(10))
+>>> Forked(work).result() or work()
 45
 """
 

@@ -657,6 +657,11 @@ SIZED_ARGUMENTS = {
     "repeat_interleave": lambda x: x.repeat_interleave(x.shape[2] - 3, dim=3),
     "repeat": lambda x: x.repeat(1, 1, 1, x.shape[2] - 3),
     "adaptive_output_size": lambda x: F.adaptive_avg_pool2d(x, (x.shape[2] - 3, 2)),
+    # a split size 0 at H = 3 (torch rejects it there) and a piece count ceil(W / (H - 3))
+    # that splits into cases: the rejection holds whatever the later cases say
+    "split_size": lambda x: torch.cat(
+        [p.sum(dim=3, keepdim=True) for p in torch.split(x, x.shape[2] - 3, dim=3)], dim=3
+    ),
 }
 
 

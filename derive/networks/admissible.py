@@ -667,7 +667,9 @@ def solve_constraints(
             cond = box.get(s, sp.true)
             conditions[s] = cond
             solved = solver.solve(cond, s) if cond is not sp.true else IntegerSet((Run(1, None),))
-            assert solved is not None
+            if solved is None:  # every size as the bound; membership then decided exactly
+                unresolved.append(_unsolved(cond, s))
+                solved = IntegerSet((Run(1, None),))
             sizes[s] = solved
         for s, f in relations.items():
             sizes[s] = _image(sizes[next(iter(f.free_symbols))], f)
@@ -675,6 +677,14 @@ def solve_constraints(
     result = [b for b in result if all(not v.is_empty() for v in b.sizes.values())]
     result.sort(key=lambda b: tuple(b.sizes[s].min() or 0 for s in symbols))
     return Admissible(tuple(symbols), tuple(result), tuple(constraints), tuple(unresolved))
+
+
+def _unsolved(condition: sp.Basic, symbol: sp.Symbol) -> Constraint:
+    """A box's condition on one size that the solver could not turn into an integer set."""
+    from derive.networks.rules import Constraint
+
+    return Constraint("", "condition", condition,
+                      f"derive could not solve {condition} for {symbol} exactly")  # fmt: skip
 
 
 def _eliminate(constraints: Sequence[Constraint], symbols: Sequence[sp.Symbol]

@@ -70,6 +70,21 @@ class Layer:
     call: Call | None = field(default=None, compare=False, repr=False)
 
 
+class Recorded(list):
+    """The conditions of one run, each with how many of the run's size conditions had split
+    when it was recorded (:attr:`depths`): it holds for every size that takes those first
+    sides, whatever the later branches do."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.depths: list[int] = []
+
+    def append(self, constraint: Constraint) -> None:  # type: ignore[override]
+        self.depths.append(len(self.path.assumptions))
+        super().append(constraint)
+
+
 @dataclass
 class Outcome:
     """What one run of the forward gave: rows, conditions, output or the rejection."""
@@ -149,7 +164,7 @@ class _Run:
 
     def __init__(self, machine: Machine, path: Path) -> None:
         self.machine = machine
-        self.outcome = Outcome(path)
+        self.outcome = Outcome(path, constraints=Recorded(path))
         self.frames: list[_Frame] = []
         self.used: set[int] = set()
         self.memo = LayerMemo()

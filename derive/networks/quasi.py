@@ -254,16 +254,40 @@ def evaluate(expr: sp.Basic, env: dict[sp.Symbol, int]) -> Fraction | bool:
         raise ValueError(f"no branch of {expr} applies at {env}")
     if isinstance(expr, Relational):
         return _RELATIONS[type(expr)](evaluate(expr.lhs, env), evaluate(expr.rhs, env))
-    if isinstance(expr, sp.And):
-        return all(evaluate(a, env) for a in expr.args)
-    if isinstance(expr, sp.Or):
-        return any(evaluate(a, env) for a in expr.args)
+    if isinstance(expr, (sp.And, sp.Or)):
+        return _connective(expr, env)
     if isinstance(expr, sp.Not):
         return not evaluate(expr.args[0], env)
     if isinstance(expr, sp.ITE):
         test, then, otherwise = expr.args
         return evaluate(then if evaluate(test, env) else otherwise, env)
     raise ValueError(f"cannot evaluate {type(expr).__name__} in {expr}")
+
+
+def _connective(expr: sp.Basic, env: dict[sp.Symbol, int]) -> bool:
+    """``And``/``Or`` at a point: one argument that decides it decides it, even where another
+    is undefined there (a division by a size formula that is 0 at this point, in a case
+    that does not apply); undefined only if nothing decides it.
+
+    >>> n = sp.Symbol("n", integer=True, positive=True)
+    >>> evaluate(sp.Or(sp.Ge(n, 4), sp.Eq(sp.ceiling(8 / (n - 3)), 2)), {n: 3})
+    Traceback (most recent call last):
+        ...
+    ZeroDivisionError: Fraction(1, 0)
+    >>> evaluate(sp.Or(sp.Le(n, 3), sp.Eq(sp.ceiling(8 / (n - 3)), 2)), {n: 3})
+    True
+    """
+    decides = isinstance(expr, sp.Or)  # the value of one argument that decides the whole
+    undefined: ZeroDivisionError | None = None
+    for a in expr.args:
+        try:
+            if bool(evaluate(a, env)) is decides:
+                return decides
+        except ZeroDivisionError as exc:
+            undefined = exc
+    if undefined is not None:
+        raise undefined
+    return not decides
 
 
 def identically_equal(a: sp.Basic, b: sp.Basic) -> bool:

@@ -411,9 +411,10 @@ def split_shapes(site: Site, x: Shape, split: object, dim: object = 0) -> list[S
     s = as_dim(split, "split_size")
     site.require(sp.Ge(s, 0), lambda: f"split expects split_size be non-negative, but got "
                  f"split_size={s}")  # fmt: skip
+    # torch: "split_size can only be 0 if dimension size is 0" (a formula may be 0 at some sizes)
+    site.require(sp.Or(sp.Ge(s, 1), sp.Eq(n, 0)), lambda: f"split_size can only be 0 if "
+                 f"dimension size is 0, but got dimension size of {n}")  # fmt: skip
     if s == 0:
-        site.require(sp.Eq(n, 0), lambda: f"split_size can only be 0 if dimension size is 0, "
-                     f"but got dimension size of {n}")  # fmt: skip
         return [x]
     count = sp.ceiling(n / s)
     if not count.is_Integer:

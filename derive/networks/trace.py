@@ -67,6 +67,8 @@ class Case:
     unused: tuple[str, ...] = ()
     #: where each returned tensor came from (:class:`derive.networks.flow.Ref`)
     sources: tuple[Any, ...] = field(default=(), compare=False, repr=False)
+    #: per constraint, how many of :attr:`assumptions` had been made when it was recorded
+    depths: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def condition(self) -> sp.Basic:
@@ -170,7 +172,8 @@ def _input(shape: Shape, dtype: torch.dtype | None, j: int = 0) -> Any:
 def _merge(shapes: tuple[Shape, ...], outcomes: list[Outcome]) -> Trace:
     cases = tuple(
         Case(o.path.assumptions, tuple(o.layers), o.output, tuple(o.constraints), o.rejection,
-             tuple(o.static), tuple(o.unused), tuple(o.sources))
+             tuple(o.static), tuple(o.unused), tuple(o.sources),
+             tuple(getattr(o.constraints, "depths", ())))
         for o in outcomes
     )
     accepted = [c for c in cases if c.rejection is None]
@@ -189,16 +192,28 @@ def _merge(shapes: tuple[Shape, ...], outcomes: list[Outcome]) -> Trace:
 
 
 def _merged_constraints(cases: Sequence[Case]) -> tuple[Constraint, ...]:
+    """Each case's conditions, guarded by the sides its run had taken when it met them.
+
+    A condition met after the first ``d`` splits holds for every size that takes those ``d``
+    sides (the run up to there is the same for all of them), so it is guarded by them alone:
+    a size torch rejects there is rejected even where a later split is undefined at it (a
+    division by a size formula that is 0 there)."""
     out: list[Constraint] = []
+    seen: set[tuple[sp.Basic, str]] = set()
     for case in cases:
-        assumed = case.condition
         if case.rejection is not None:
-            out.append(Constraint("", "case", sp.Not(assumed), f"rejected: {case.rejection}"))
+            out.append(Constraint("", "case", sp.Not(case.condition),
+                                  f"rejected: {case.rejection}"))  # fmt: skip
             continue
-        for c in case.constraints:
-            if not _holds_under(case.assumptions, c.condition):
-                out.append(Constraint(c.path, c.kind, sp.Or(sp.Not(assumed), c.condition),
-                                      c.reason))  # fmt: skip
+        depths = case.depths or (len(case.assumptions),) * len(case.constraints)
+        for c, depth in zip(case.constraints, depths):
+            prefix = case.assumptions[:depth]
+            if _holds_under(prefix, c.condition):
+                continue
+            guarded = sp.Or(sp.Not(sp.And(*prefix)), c.condition) if prefix else c.condition
+            if (guarded, c.reason) not in seen:
+                seen.add((guarded, c.reason))
+                out.append(Constraint(c.path, c.kind, guarded, c.reason))
     return tuple(out)
 
 

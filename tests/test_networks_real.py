@@ -659,6 +659,13 @@ SIZED_ARGUMENTS = {
     "adaptive_output_size": lambda x: F.adaptive_avg_pool2d(x, (x.shape[2] - 3, 2)),
     # a split size 0 at H = 3 (torch rejects it there) and a piece count ceil(W / (H - 3))
     # that splits into cases: the rejection holds whatever the later cases say
+    # a size formula in view/reshape/expand is a size where >= 0, torch's -1 ("infer",
+    # "keep") where it is -1, and rejected below that: three cases
+    "view_formula_and_minus_one": lambda x: x.view(1, 2, x.shape[2] - 5, -1),
+    "reshape_formula_may_be_minus_one": lambda x: x.reshape(1, 2, x.shape[2] - 5, 1),
+    "reshape_formula_alone": lambda x: x.reshape(x.shape[2] - 5, -1),
+    "expand_formula": lambda x: x[:, :, :1, :1].expand(1, 2, x.shape[2] - 5, 3),
+    "expand_leading_formula": lambda x: x.expand(x.shape[2] - 4, 2, -1, -1),
     "split_size": lambda x: torch.cat(
         [p.sum(dim=3, keepdim=True) for p in torch.split(x, x.shape[2] - 3, dim=3)], dim=3
     ),

@@ -17,7 +17,7 @@ bound $a$ counts from the end, $a' = \max(n + a, 0)$.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sympy as sp
@@ -112,11 +112,29 @@ def unflatten_shape(site: Site, x: Shape, dim: int, sizes: Sequence[object]) -> 
     return (*x[:d], *inner, *x[d + 1 :])
 
 
+def _as_torch_reads(site: Site, dims: list[sp.Expr], invalid: Callable[[sp.Expr], str]
+                    ) -> list[sp.Expr]:  # fmt: skip
+    r"""Requested sizes as torch reads them at each size: a formula that may be negative splits
+    into the cases $d \ge 0$ (a size), $d = -1$ (torch's "infer" or "keep", the literal $-1$
+    in that case) and $d < -1$ (rejected with ``invalid(d)``)."""
+    out = []
+    for d in dims:
+        if not isinstance(d, sp.Basic) or not d.free_symbols or site.branch(sp.Ge(d, 0)):
+            out.append(d)
+        elif site.branch(sp.Eq(d, -1)):
+            out.append(sp.Integer(-1))
+        else:
+            site.fail(invalid(d))
+    return out
+
+
 def reshape_shape(site: Site, x: Shape, sizes: Sequence[object]) -> Shape:
     r"""``view``/``reshape``: same number of elements; a ``-1`` is inferred as
     $\prod x / \prod(\text{others})$, which must be an integer."""
     total = numel(x)
-    dims = [as_dim(s, "shape") for s in sizes]
+    asked = [as_dim(s, "shape") for s in sizes]
+    dims = _as_torch_reads(site, asked, lambda d: f"invalid shape dimension {d} in shape "
+                           f"{show_shape(asked)}")  # fmt: skip
     unknown = [i for i, d in enumerate(dims) if d == -1]
     if len(unknown) > 1:
         site.fail(f"only one dimension can be inferred, got shape {show_shape(dims)}")
@@ -198,7 +216,9 @@ def squeeze_shape(site: Site, x: Shape, dim: object = None) -> Shape:
 
 def expand_shape(site: Site, x: Shape, sizes: Sequence[object]) -> Shape:
     """``expand``: new leading dims, and size-1 dims stretched (``-1`` keeps a size)."""
-    want = [as_dim(s, "size") for s in sizes]
+    asked = [as_dim(s, "size") for s in sizes]
+    want = _as_torch_reads(site, asked, lambda d: f"expand: invalid size {d} in "
+                           f"{show_shape(asked)}")  # fmt: skip
     if len(want) < len(x):
         site.fail(
             f"expand: the number of sizes provided ({len(want)}) must be greater or equal to "

@@ -559,3 +559,91 @@ def test_elements_match_onnx_backend_node_tests():
         assert np.allclose(ours, theirs, rtol=1e-4, atol=1e-4), name
         compared += 1
     assert compared >= 20, compared
+
+
+def _tf_transpose_expected(name: str, height: int, width: int) -> np.ndarray:
+    """The values tensorflow/tensorflow's conv2d_transpose_test.py asserts (ones in, ones kernel).
+
+    tensorflow/python/kernel_tests/nn_ops/conv2d_transpose_test.py: testConv2DTransposeSingleStride,
+    testConv2DTransposeSame and testConv2DTransposeValid (3 input channels, 3x3 kernel).
+    """
+    out = np.zeros((height, width))
+    pad = 1 if name == "valid" else 0
+    for h in range(pad, height - pad):
+        for w in range(pad, width - pad):
+            if name == "single_stride":
+                h_in, w_in = 0 < h < height - 1, 0 < w < width - 1
+                out[h, w] = 4 * 3 + (5 * 3 if h_in and w_in else 2 * 3 if h_in or w_in else 0)
+                continue
+            h_in = h % 2 == 0 and pad < h < height - 1 - pad
+            w_in = w % 2 == 0 and pad < w < width - 1 - pad
+            out[h, w] = 3 + (9 if h_in and w_in else 3 if h_in or w_in else 0)
+    if pad:  # the test copies the values next to the border onto it
+        out[:, 0], out[:, -1] = out[:, 1], out[:, -2]
+        out[0, :], out[-1, :] = out[1, :], out[-2, :]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "stride", "padding", "output_size"),
+    [("single_stride", 1, "SAME", (6, 4)), ("same", 2, "SAME", (12, 8)),
+     ("valid", 2, "VALID", (13, 9))],
+)  # fmt: skip
+def test_tf_conv2d_transpose_values(name, stride, padding, output_size):
+    x = np.ones((3, 6, 4)).tolist()
+    w = np.ones((3, 2, 3, 3)).tolist()
+    ours = derive.conv_transpose2d(x, w, None, stride, padding, output_size=output_size,
+                                   convention="tf")  # fmt: skip
+    ours = np.array(ours.tolist(), dtype=float)
+    expected = _tf_transpose_expected(name, *output_size)
+    assert ours.shape == (2, *output_size)
+    assert np.array_equal(ours[0], expected) and np.array_equal(ours[1], expected)
+
+
+#: tensorflow/tensorflow, tensorflow/python/kernel_tests/nn_ops/pooling_ops_test.py
+#: (``_VerifyValues``: the input counts 1, 2, ... in NHWC order; the expected output is flat NHWC):
+#: ``(pool, input NHWC, window (h, w), strides (h, w), padding, expected)``.
+TF_POOLING_TESTS = [
+    ("max", (1, 3, 3, 3), (2, 2), (2, 2), "VALID", [13, 14, 15]),
+    ("max", (1, 2, 3, 3), (2, 2), (2, 2), "SAME", [13, 14, 15, 16, 17, 18]),
+    ("max", (1, 2, 2, 1), (1, 2), (1, 1), "SAME", [2, 2, 4, 4]),
+    ("max", (1, 4, 4, 1), (2, 2), (1, 2), "VALID", [6, 8, 10, 12, 14, 16]),
+    ("max", (1, 4, 4, 1), (2, 2), (2, 1), "VALID", [6, 7, 8, 14, 15, 16]),
+    ("max", (1, 4, 4, 4), (2, 2), (2, 2), "SAME",
+     [21, 22, 23, 24, 29, 30, 31, 32, 53, 54, 55, 56, 61, 62, 63, 64]),
+    ("max", (1, 7, 7, 1), (2, 2), (3, 3), "VALID", [9, 12, 30, 33]),
+    ("max", (1, 3, 3, 1), (1, 1), (2, 2), "SAME", [1, 3, 7, 9]),
+    ("max", (1, 4, 4, 1), (1, 1), (2, 2), "SAME", [1, 3, 9, 11]),
+    ("avg", (1, 3, 3, 3), (2, 2), (2, 2), "VALID", [7, 8, 9]),
+    ("avg", (1, 2, 4, 3), (2, 2), (2, 2), "SAME", [8.5, 9.5, 10.5, 14.5, 15.5, 16.5]),
+    ("avg", (1, 2, 2, 1), (1, 2), (1, 1), "SAME", [1.5, 2, 3.5, 4]),
+    ("avg", (1, 2, 2, 1), (2, 1), (1, 1), "SAME", [2, 3, 3, 4]),
+    ("avg", (2, 2, 2, 2), (1, 2), (1, 1), "SAME",
+     [2, 3, 3, 4, 6, 7, 7, 8, 10, 11, 11, 12, 14, 15, 15, 16]),
+    ("avg", (2, 2, 2, 2), (2, 1), (1, 1), "SAME",
+     [3, 4, 5, 6, 5, 6, 7, 8, 11, 12, 13, 14, 13, 14, 15, 16]),
+    ("avg", (1, 3, 3, 3), (2, 2), (1, 2), "VALID", [7, 8, 9, 16, 17, 18]),
+    ("avg", (1, 3, 3, 3), (2, 2), (2, 1), "VALID", [7, 8, 9, 10, 11, 12]),
+    ("avg", (1, 4, 4, 4), (2, 2), (2, 2), "SAME",
+     [11, 12, 13, 14, 19, 20, 21, 22, 43, 44, 45, 46, 51, 52, 53, 54]),
+    ("avg", (1, 4, 4, 4), (3, 3), (2, 2), "SAME",
+     [21, 22, 23, 24, 27, 28, 29, 30, 45, 46, 47, 48, 51, 52, 53, 54]),
+    ("avg", (1, 7, 7, 1), (2, 2), (3, 3), "VALID", [5, 8, 26, 29]),
+    ("avg", (1, 3, 3, 1), (1, 1), (2, 2), "SAME", [1, 3, 7, 9]),
+    ("avg", (1, 4, 4, 1), (1, 1), (2, 2), "SAME", [1, 3, 9, 11]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("pool", "shape", "window", "strides", "padding", "expected"),
+                         TF_POOLING_TESTS)  # fmt: skip
+def test_tf_pooling_values(pool, shape, window, strides, padding, expected):
+    x = np.arange(1, int(np.prod(shape)) + 1, dtype=float).reshape(shape)
+    flat = []
+    for image in x:
+        chw = image.transpose(2, 0, 1).tolist()
+        if pool == "max":
+            out = derive.max_pool2d(chw, window, strides, padding, convention="tf")
+        else:
+            out = derive.avg_pool2d(chw, window, strides, padding, convention="tf")
+        flat.extend(np.array(out.tolist(), dtype=float).transpose(1, 2, 0).ravel())
+    assert np.allclose(flat, expected), (flat, expected)

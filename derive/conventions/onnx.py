@@ -23,8 +23,8 @@ $$
 $\lfloor P/2 \rfloor$ at the beginning for ``SAME_UPPER`` and $\lceil P/2 \rceil$ otherwise
 (ONNX's specification, floor division). An ``output_shape`` longer than the scatter makes $P$
 negative: the negative crops are zeros added (ONNX's backend test ``convtranspose_output_shape``
-appends one at the end). Under ``NOTSET`` ONNX's reference evaluator appends them all at the
-end, as onnxruntime does (the specification's formula, meant for $P \ge 0$, would split
+appends one at the end). Under ``NOTSET`` and ``VALID`` ONNX's reference evaluator appends them
+all at the end, as onnxruntime does (the specification's formula, meant for $P \ge 0$, would split
 $P \le -2$), and so does derive. ``pads`` given with ``output_shape`` are refused: the
 specification ignores them, the reference evaluator applies them.
 
@@ -183,7 +183,7 @@ def _by_output_shape(n, k, s, d, op, target, auto_pad, guards) -> Padded:
               (("t", target),)),
     )  # fmt: skip
     before, after = _split(total, auto_pad == "SAME_UPPER")
-    if auto_pad == "NOTSET":  # added zeros all at the end, as the reference evaluator adds them
+    if auto_pad in ("NOTSET", "VALID"):  # added zeros all at the end, as ONNX's reference adds
         kept = sp.Max(total, 0)
         before, after = kept - sp.floor(kept / 2), sp.Min(total, sp.floor(total / 2))
     rule = transposed_rule(n, k, s, d, (before, after), op, guards)

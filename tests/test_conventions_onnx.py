@@ -245,3 +245,33 @@ def test_conv_transpose_pads_match_the_reference_evaluator():
         assert np.allclose(ours, theirs), (n, k, s, auto_pad, target, ours, theirs)
         compared += 1
     assert compared >= 20
+
+
+def test_output_shape_beyond_the_scatter_matches_the_reference_evaluator():
+    """output_shape past the scatter by less than the stride, output_padding included (the
+    reference evaluator's range under NOTSET and VALID; beyond it fails): the zeros added, and
+    where, for every auto_pad."""
+    import derive
+
+    rng, compared = random.Random(16), {a: 0 for a in AUTO_PADS}
+    for _ in range(80):
+        n, k, s, op = rng.randint(1, 4), rng.randint(1, 3), rng.randint(2, 4), rng.choice((0, 1))
+        auto_pad = rng.choice(AUTO_PADS)
+        if op + 1 >= s:
+            continue
+        target = (n - 1) * s + k + op + rng.randint(1, s - 1 - op)
+        x = [float(rng.randint(-3, 3)) for _ in range(n)]
+        w = [float(rng.randint(-3, 3)) for _ in range(k)]
+        attrs = _attrs(k, s, 1, auto_pad, output_shape=[target], output_padding=[op])
+        theirs = _reference("ConvTranspose", x, attrs, w)
+        try:
+            ours = _row(derive.conv_transpose2d([[x]], [[[w]]], None, (1, s), auto_pad,
+                                                output_padding=(0, op), output_size=(1, target),
+                                                convention="onnx"))  # fmt: skip
+        except ShapeError as exc:  # SAME_* may add zeros in front: sizes only
+            assert "added zero" in str(exc) and auto_pad.startswith("SAME"), exc
+            assert len(theirs) == target
+            continue
+        assert np.allclose(ours, theirs), (n, k, s, op, auto_pad, target, ours, theirs)
+        compared[auto_pad] += 1
+    assert compared["NOTSET"] >= 10 and compared["VALID"] >= 10, compared

@@ -21,8 +21,14 @@ P = (n-1)s + p_\text{out} + d(k-1) + 1 - n_\text{out},
 $$
 
 $\lfloor P/2 \rfloor$ at the beginning for ``SAME_UPPER`` and $\lceil P/2 \rceil$ otherwise
-(ONNX's specification; its reference implementation crops nothing at the beginning under
-``NOTSET``). Without it, ``SAME_UPPER``/``SAME_LOWER`` give $n s$ outputs; where ONNX's shape
+(ONNX's specification, floor division). An ``output_shape`` longer than the scatter makes $P$
+negative: the negative crops are zeros added (ONNX's backend test ``convtranspose_output_shape``
+appends one at the end). Under ``NOTSET`` and ``VALID`` ONNX's reference evaluator appends them
+all at the end, as onnxruntime does (the specification's formula, meant for $P \ge 0$, would split
+$P \le -2$), and so does derive. ``pads`` given with ``output_shape`` are refused: the
+specification ignores them, the reference evaluator applies them.
+
+Without ``output_shape``, ``SAME_UPPER``/``SAME_LOWER`` give $n s$ outputs; where ONNX's shape
 inference and its specification disagree (a non-zero ``output_padding``, or a kernel span
 shorter than the stride) derive refuses rather than choose.
 
@@ -33,6 +39,8 @@ shorter than the stride) derive refuses rather than choose.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import sympy as sp
 
@@ -153,7 +161,11 @@ def conv_transpose_rule(
     span = span_of(k, d)
     if output_size is not None:
         if pads is not None and (pads[0] != 0 or pads[1] != 0):
-            raise ShapeError(f"ONNX ignores pads when output_shape is given; got pads={pads}")
+            raise ShapeError(
+                f"pads={tuple(pads)} with output_shape: ONNX's specification ignores pads when "
+                "output_shape is given and its reference evaluator applies them, so derive does "
+                "not choose; leave pads at 0"
+            )
         target = as_dim(output_size, "output_size")
         return _by_output_shape(n, k, s, d, op, target, auto_pad, guards)
     if pads is not None or auto_pad == "VALID":
@@ -167,18 +179,15 @@ def conv_transpose_rule(
 def _by_output_shape(n, k, s, d, op, target, auto_pad, guards) -> Padded:
     total = sp.expand((n - 1) * s + op + span_of(k, d) - target)
     guards += (
-        Guard(
-            "output_size",
-            sp.Lt(total, 0),
-            "output_shape={t} is longer than the full scatter (size - 1)*strides + "
-            "output_padding + span = {full}: ONNX would need negative pads",
-            (("t", target), ("full", total + target)),
-        ),
         Guard("output_size", sp.Lt(target, 1), "output_shape must be positive, got {t}",
               (("t", target),)),
     )  # fmt: skip
     before, after = _split(total, auto_pad == "SAME_UPPER")
-    return transposed_rule(n, k, s, d, (before, after), op, guards)
+    if auto_pad in ("NOTSET", "VALID"):  # added zeros all at the end, as ONNX's reference adds
+        kept = sp.Max(total, 0)
+        before, after = kept - sp.floor(kept / 2), sp.Min(total, sp.floor(total / 2))
+    rule = transposed_rule(n, k, s, d, (before, after), op, guards)
+    return replace(rule, size=target)  # the same number, kept in its simplest form
 
 
 def count_include_pad(given: bool | None) -> bool:

@@ -75,7 +75,10 @@ def transposed_axes(
     for n, k, s, d, rule in zip(in_hw, kernel, strides, dilations, rules):
         rule.checked()
         before, after = int_pair(rule.pads, "padding")
-        if before < 0:  # pragma: no cover - no convention crops negatively at the front
-            raise ShapeError(f"a negative crop before ({before}) is not modelled")
+        if before < 0:  # ONNX's output_shape beyond the scatter under SAME_UPPER / SAME_LOWER
+            raise ShapeError(
+                f"the output of size {rule.size} starts with {-before} added zero(s) (a negative "
+                "crop before): derive gives its size but does not model its elements"
+            )
         axes.append(AxisWindows(int(rule.size), k, s, d, before, after, n))
     return axes[0], axes[1]

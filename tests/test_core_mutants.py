@@ -11,8 +11,9 @@ import random
 import pytest
 import sympy as sp
 
-from derive import ShapeError, conv_transpose2d, conv_transpose_output_size, max_pool2d
+from derive import ShapeError, conv2d, conv_transpose2d, conv_transpose_output_size, max_pool2d
 from derive.guards import rejection
+from derive.params import int_pair
 from derive.shapes import conv_rule, pool_rule
 from derive.windows import AxisWindows
 
@@ -102,4 +103,31 @@ def test_max_pool2d_with_a_convention_keeps_both_axes(convention):
         torch.tensor(x, dtype=torch.float64), (2, 3), stride=(1, 2)
     )
     got = max_pool2d(x, (2, 3), stride=(1, 2), convention=convention)
+    assert got.tolist() == _to_list(expected)
+
+
+def test_int_pair_refuses_a_symbol_in_either_axis():
+    s = sp.Symbol("s", integer=True, positive=True)
+    for value in ((2, s), (s, 2), s):
+        with pytest.raises(ShapeError, match="stride must be integers for element computations"):
+            int_pair(value, "stride")
+    assert int_pair((2, 3), "stride") == (2, 3)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_batched_conv2d_matches_torch(groups):
+    """A 4-D input: every batch entry is computed, each from its own input."""
+    rng = random.Random(11 + groups)
+    x = _nested(rng, (3, 2, 4, 3))
+    w = _nested(rng, (4, 2 // groups, 2, 2))
+    b = _nested(rng, (4,))
+    expected = torch.nn.functional.conv2d(
+        torch.tensor(x, dtype=torch.float64),
+        torch.tensor(w, dtype=torch.float64),
+        torch.tensor(b, dtype=torch.float64),
+        padding=1,
+        groups=groups,
+    )
+    got = conv2d(x, w, b, padding=1, groups=groups)
+    assert got.shape == tuple(expected.shape)
     assert got.tolist() == _to_list(expected)

@@ -11,7 +11,14 @@ import random
 import pytest
 import sympy as sp
 
-from derive import ShapeError, conv2d, conv_transpose2d, conv_transpose_output_size, max_pool2d
+from derive import (
+    ShapeError,
+    conv2d,
+    conv_transpose2d,
+    conv_transpose2d_terms,
+    conv_transpose_output_size,
+    max_pool2d,
+)
 from derive.guards import rejection
 from derive.params import int_pair
 from derive.shapes import conv_rule, pool_rule
@@ -131,3 +138,24 @@ def test_batched_conv2d_matches_torch(groups):
     got = conv2d(x, w, b, padding=1, groups=groups)
     assert got.shape == tuple(expected.shape)
     assert got.tolist() == _to_list(expected)
+
+
+def test_conv_transpose2d_terms_refuses_an_index_at_each_bound():
+    """The last index of every axis is accepted (its terms sum to torch's element); the
+    size itself is refused with a ShapeError naming the index."""
+    rng = random.Random(3)
+    x, w = _nested(rng, (2, 2, 3)), _nested(rng, (2, 3, 2, 2))
+    expected = _to_list(
+        torch.nn.functional.conv_transpose2d(
+            torch.tensor(x, dtype=torch.float64), torch.tensor(w, dtype=torch.float64), stride=2
+        )
+    )
+    shape = (3, 4, 6)
+    assert (len(expected), len(expected[0]), len(expected[0][0])) == shape
+    last = tuple(n - 1 for n in shape)
+    terms = conv_transpose2d_terms(x, w, last, stride=2)
+    assert sum(xv * wv for _, xv, _, wv in terms) == expected[last[0]][last[1]][last[2]]
+    for axis, n in enumerate(shape):
+        index = tuple(n if k == axis else 0 for k in range(3))
+        with pytest.raises(ShapeError, match="index must lie in the output of shape"):
+            conv_transpose2d_terms(x, w, index, stride=2)
